@@ -1,0 +1,39 @@
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+
+from integrations.services import TokenError, api_token_create
+from nuvlyx.api.permissions import SCOPES
+from nuvlyx.core.models import Store
+from nuvlyx.core.timeutil import now
+
+
+class Command(BaseCommand):
+    help = "Create an API token for a store. Prints only the token on stdout (shown once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("--name", required=True)
+        group = parser.add_mutually_exclusive_group(required=True)
+        group.add_argument("--scopes", help="comma-separated: " + ",".join(SCOPES))
+        group.add_argument("--all-scopes", action="store_true")
+        parser.add_argument("--expires-in-days", type=int, default=None)
+        parser.add_argument("--rate-limit", type=int, default=None, help="requests per minute for this token")
+
+    def handle(self, *args, slug, name, scopes, all_scopes, expires_in_days, rate_limit, **options):
+        store = Store.objects.filter(slug=slug).first()
+        if store is None:
+            raise CommandError(f"unknown store {slug!r}")
+        if expires_in_days is not None and expires_in_days <= 0:
+            raise CommandError("--expires-in-days must be a positive number of days")
+        if rate_limit is not None and rate_limit <= 0:
+            raise CommandError("--rate-limit must be positive")
+        scope_list = list(SCOPES) if all_scopes else [s.strip() for s in scopes.split(",") if s.strip()]
+        expires_at = now() + timedelta(days=expires_in_days) if expires_in_days else None
+        try:
+            _, plaintext = api_token_create(
+                store=store, name=name, scopes=scope_list, expires_at=expires_at, rate_limit_per_minute=rate_limit
+            )
+        except TokenError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(plaintext)

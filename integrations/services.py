@@ -1,0 +1,76 @@
+"""Writes for API tokens. The plaintext token leaves this module exactly once: as a return value."""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from nuvlyx.api.permissions import SCOPES
+from nuvlyx.core.models import Store
+from nuvlyx.core.timeutil import now
+
+from . import tokens
+from .models import ApiToken
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class TokenError(ValueError):
+    pass
+
+
+def validate_scopes(scopes: list[str]) -> list[str]:
+    unknown = [scope for scope in scopes if scope not in SCOPES]
+    if unknown:
+        raise TokenError(f"unknown scope(s): {', '.join(unknown)}; known: {', '.join(SCOPES)}")
+    if not scopes:
+        raise TokenError("at least one scope is required")
+    return [scope for scope in SCOPES if scope in scopes]  # canonical order, no duplicates
+
+
+@transaction.atomic
+def api_token_create(
+    *,
+    store: Store,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    rate_limit_per_minute: int | None = None,
+    created_by=None,
+) -> tuple[ApiToken, str]:
+    """Create a token; returns (row, plaintext). Only the hash is stored."""
+    scopes = validate_scopes(scopes)
+    if not name.strip():
+        raise TokenError("a token needs a name")
+    plaintext = tokens.generate()
+    token = ApiToken.objects.create(
+        store=store,
+        name=name.strip(),
+        scopes=scopes,
+        prefix=tokens.display_prefix(plaintext),
+        token_hash=tokens.hash_token(plaintext),
+        expires_at=expires_at,
+        rate_limit_per_minute=rate_limit_per_minute,
+        created_by=created_by,
+    )
+    return token, plaintext
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = now()
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=token.revoked_at)
+    return token
+
+
+def api_token_authenticate(raw: str) -> ApiToken | None:
+    """The active token for a raw bearer value, or None. Bad checksums never reach the database."""
+    if not tokens.is_well_formed(raw):
+        return None
+    token = ApiToken.objects.select_related("store").filter(token_hash=tokens.hash_token(raw)).first()
+    if token is None or not token.is_active:
+        return None
+    current = now()
+    if token.last_used_at is None or current - token.last_used_at >= LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=current)
+        token.last_used_at = current
+    return token

@@ -1,0 +1,1 @@
+"""Event consumers of this app are registered here (see nuvlyx.core.events)."""

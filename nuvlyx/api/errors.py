@@ -1,0 +1,173 @@
+"""One error type, one handler: every API error renders the contract's body.
+
+    {"statusCode": 404, "message": "Product not found", "error": "Not Found", "code": "not_found"}
+
+422 adds "errors": [{"field": "items[3].variationId", "message": "..."}]; 500 adds "requestId".
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger("nuvlyx.api")
+
+
+class ApiError(Exception):
+    """A domain or request error with an HTTP status and a stable code."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status_code = status
+        if code is not None:
+            self.code = code
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+
+
+class ValidationFailed(ApiError):
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, errors: list[dict[str, str]], message: str | None = None):
+        super().__init__(message or summarize(errors), errors=errors)
+
+    @classmethod
+    def field(cls, field: str, message: str) -> "ValidationFailed":
+        return cls([{"field": field, "message": message}])
+
+
+def reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def error_body(status: int, message: str, code: str, **extra: Any) -> dict[str, Any]:
+    body = {"statusCode": status, "message": message, "error": reason(status), "code": code}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def summarize(errors: list[dict[str, str]]) -> str:
+    if not errors:
+        return "Validation failed"
+    first = errors[0]
+    text = f"{first['field']}: {first['message']}" if first.get("field") else first["message"]
+    more = len(errors) - 1
+    return f"Validation failed: {text}" + (f" (and {more} more)" if more else "")
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    """DRF's nested error detail → [{"field": "items[3].variationId", "message": ...}]."""
+    out: list[dict[str, str]] = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key in ("non_field_errors", "__all__"):
+                out.extend(flatten_errors(value, prefix))
+            else:
+                out.extend(flatten_errors(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            out.extend({"field": prefix, "message": str(item)} for item in detail)
+        else:
+            for index, item in enumerate(detail):
+                if item in ({}, [], None):
+                    continue
+                out.extend(flatten_errors(item, f"{prefix}[{index}]"))
+    else:
+        out.append({"field": prefix, "message": str(detail)})
+    return out
+
+
+_DRF_MAP: dict[type, tuple[int, str]] = {
+    drf.NotAuthenticated: (401, "unauthorized"),
+    drf.AuthenticationFailed: (401, "unauthorized"),
+    drf.PermissionDenied: (403, "forbidden"),
+    drf.NotFound: (404, "not_found"),
+    drf.MethodNotAllowed: (405, "method_not_allowed"),
+    drf.NotAcceptable: (406, "not_acceptable"),
+    drf.UnsupportedMediaType: (415, "unsupported_media_type"),
+    drf.Throttled: (429, "rate_limited"),
+    drf.ParseError: (400, "bad_request"),
+}
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response:
+    """DRF EXCEPTION_HANDLER: map every exception to the contract's body."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, ApiError):
+        status, code, message = exc.status_code, exc.code, exc.message
+        body = error_body(status, message, code, errors=exc.errors)
+        headers.update(exc.headers)
+    elif isinstance(exc, drf.ValidationError):
+        errors = flatten_errors(exc.detail)
+        body = error_body(422, summarize(errors), "validation_error", errors=errors)
+        status = 422
+    elif isinstance(exc, (Http404, drf.NotFound)):
+        message = str(exc) if isinstance(exc, drf.NotFound) else "Not found"
+        status, body = 404, error_body(404, message or "Not found", "not_found")
+    elif isinstance(exc, RequestDataTooBig):
+        status, body = 413, error_body(413, "Request body exceeds 1 MB", "payload_too_large")
+    elif isinstance(exc, DjangoPermissionDenied):
+        status, body = 403, error_body(403, "Forbidden", "forbidden")
+    elif isinstance(exc, drf.APIException):
+        status, code = _DRF_MAP.get(type(exc), (exc.status_code, "error"))
+        for klass, mapped in _DRF_MAP.items():
+            if isinstance(exc, klass):
+                status, code = mapped
+                break
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        body = error_body(status, str(message), code)
+        if isinstance(exc, drf.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+    else:
+        return internal_error_response(exc, context.get("request"))
+    set_rollback()
+    response = Response(body, status=status, headers=headers)
+    response.error_code = body["code"]
+    return response
+
+
+def internal_error_response(exc: Exception, request) -> Response:
+    from .middleware import current_request_id
+
+    request_id = current_request_id()
+    logger.error("unhandled error in API request %s", request_id, exc_info=exc)
+    set_rollback()
+    body = error_body(500, "Internal server error", "internal_error", requestId=request_id)
+    response = Response(body, status=500)
+    response.error_code = "internal_error"
+    return response

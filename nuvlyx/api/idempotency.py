@@ -1,0 +1,124 @@
+"""Idempotency-Key on POST, with Stripe's semantics (API.md §1).
+
+claim() inserts an IN_FLIGHT row (committed at once, so concurrent duplicates see it);
+the view runs inside a transaction that also stores the response, so "effect happened"
+and "response stored" commit together. A row left IN_FLIGHT by a killed process is
+reclaimable after IDEMPOTENCY_IN_FLIGHT_TIMEOUT (its transaction never committed).
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from nuvlyx.core.timeutil import now
+
+from .errors import ApiError
+from .models import IdempotencyKey
+from .parsers import loads
+
+HEADER = "HTTP_IDEMPOTENCY_KEY"
+# Executed business refusals are stored; request-level failures are not (a retry runs again).
+NOT_STORED_STATUSES = {401, 403, 405, 413, 415, 422, 429}
+NOT_STORED_CODES = {"bad_request", "invalid_pagination"}
+
+
+def validate_key(raw: str) -> str:
+    if not (1 <= len(raw) <= 255) or any(not (0x20 < ord(ch) < 0x7F) for ch in raw):
+        raise ApiError(
+            "Idempotency-Key must be 1-255 printable ASCII characters", status=400, code="bad_request"
+        )
+    return raw
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    try:
+        canonical = dumps_sorted(loads(body.decode("utf-8"))) if body.strip() else b""
+    except (ValueError, UnicodeDecodeError):
+        canonical = body
+    digest = hashlib.sha256()
+    for part in (method.encode(), b"\0", path.encode(), b"\0", canonical):
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def dumps_sorted(value) -> bytes:
+    import orjson
+
+    def default(obj):
+        return str(getattr(obj, "literal", obj))
+
+    return orjson.dumps(value, default=default, option=orjson.OPT_SORT_KEYS)
+
+
+@dataclass
+class Claim:
+    record: IdempotencyKey
+    replay: IdempotencyKey | None = None
+
+
+def claim(*, store, key: str, fp: str) -> Claim:
+    """Take the key for this request, or say why not (replay, 409, 422)."""
+    current = now()
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(store=store, key=key, fingerprint=fp, locked_at=current)
+            return Claim(record=record)
+        except IntegrityError:
+            pass
+        existing = IdempotencyKey.objects.filter(store=store, key=key).first()
+        if existing is None:
+            continue  # purged between our insert and read: try again
+        if existing.created_at < current - settings.IDEMPOTENCY_TTL:
+            # Expired: start over under the same key (delete only the row we saw).
+            IdempotencyKey.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+            continue
+        if existing.fingerprint != fp:
+            raise ApiError(
+                "Idempotency-Key was already used with a different request",
+                status=422,
+                code="idempotency_key_reused",
+            )
+        if existing.state == IdempotencyKey.State.COMPLETED:
+            return Claim(record=existing, replay=existing)
+        stale = existing.locked_at < current - settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT
+        if stale and IdempotencyKey.objects.filter(
+            pk=existing.pk, state=IdempotencyKey.State.IN_FLIGHT, locked_at=existing.locked_at
+        ).update(locked_at=current):
+            existing.locked_at = current
+            return Claim(record=existing)
+        raise ApiError(
+            "A request with this Idempotency-Key is still being processed",
+            status=409,
+            code="idempotency_conflict",
+        )
+    raise ApiError("Could not claim the Idempotency-Key; retry", status=409, code="idempotency_conflict")
+
+
+def is_storable(status: int, code: str | None) -> bool:
+    if status >= 500 or status in NOT_STORED_STATUSES:
+        return False
+    return code not in NOT_STORED_CODES
+
+
+def complete(record: IdempotencyKey, *, status: int, body: bytes, content_type: str) -> None:
+    IdempotencyKey.objects.filter(pk=record.pk).update(
+        state=IdempotencyKey.State.COMPLETED,
+        response_status=status,
+        response_body=body,
+        response_content_type=content_type,
+    )
+
+
+def release(record: IdempotencyKey) -> None:
+    IdempotencyKey.objects.filter(pk=record.pk, state=IdempotencyKey.State.IN_FLIGHT).delete()
+
+
+def purge_expired() -> int:
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=now() - settings.IDEMPOTENCY_TTL).delete()
+    return deleted
+
+
+__all__ = ["HEADER", "Claim", "claim", "complete", "release", "fingerprint", "validate_key", "is_storable"]

@@ -1,0 +1,50 @@
+"""/api/v1/external/: every app's routes, the OpenAPI schema and docs, and a JSON 404."""
+
+from django.urls import include, path, re_path, register_converter
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.views import APIView
+
+from .converters import AnyCaseUUIDConverter
+from .errors import NotFound
+
+register_converter(AnyCaseUUIDConverter, "id")
+
+
+class _Public:
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+
+class SchemaView(_Public, SpectacularJSONAPIView):
+    pass
+
+
+class DocsView(_Public, SpectacularRedocView):
+    url_name = "api-schema"
+
+
+class UnknownRouteView(APIView):
+    """Unknown paths under the prefix: 401 without a token (auth comes first), else 404."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes: list = []
+    schema = None  # not part of the documented API
+
+    def _not_found(self, request, *args, **kwargs):
+        raise NotFound("Route not found")
+
+    get = post = put = patch = delete = head = options = _not_found
+
+
+urlpatterns = [
+    path("openapi.json", SchemaView.as_view(), name="api-schema"),
+    path("docs", DocsView.as_view(), name="api-docs"),
+    path("", include("catalog.api.urls")),
+    path("", include("wallets.api.urls")),
+    path("", include("orders.api.urls")),
+    path("", include("webhooks.api.urls")),
+    path("", include("integrations.api.urls")),
+    re_path(r"^.*$", UnknownRouteView.as_view()),
+]

@@ -1,0 +1,91 @@
+"""The event API every domain app uses: `emit(store=, type=, data=)`.
+
+Consumers (webhooks, WhatsApp) register a handler in their AppConfig.ready(); core never
+imports them. emit() writes the Event row inside the caller's transaction and, on commit,
+enqueues one fan-out task. If the broker is down the row stays undispatched and the
+periodic sweeper picks it up.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+from .models import Event, Store
+from .timeutil import format_datetime
+
+logger = logging.getLogger(__name__)
+
+EVENT_TYPES = (
+    "order.created",
+    "order.completed",
+    "order.refunded",
+    "order.cancelled",
+    "wallet.recharged",
+    "product.created",
+    "product.updated",
+    "product.deleted",
+    "inventory.low_stock",
+    "customer.created",
+    "webhook.test",
+)
+
+EventHandler = Callable[[Event], None]
+_handlers: dict[str, EventHandler] = {}
+
+
+def register_event_handler(name: str, handler: EventHandler) -> None:
+    """Register a consumer. Handlers must be idempotent: an event may be dispatched twice."""
+    _handlers[name] = handler
+
+
+def event_handlers() -> dict[str, EventHandler]:
+    return dict(_handlers)
+
+
+def emit(*, store: Store, type: str, data: dict[str, Any]) -> Event:
+    """Record an event in the caller's transaction; fan it out after commit."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type!r}")
+    event = Event(store=store, type=type)
+    event.payload = envelope(event, data)
+    event.save(force_insert=True)
+    transaction.on_commit(lambda: enqueue_dispatch(event.pk))
+    return event
+
+
+def envelope(event: Event, data: dict[str, Any]) -> dict[str, Any]:
+    """The webhook payload shape of API.md, built once when the event is written."""
+    return {
+        "id": str(event.pk),
+        "type": event.type,
+        "createdAt": format_datetime(event.created_at),
+        "storeId": str(event.store_id),
+        "data": data,
+    }
+
+
+def enqueue_dispatch(event_id) -> None:
+    from .tasks import dispatch_event
+
+    try:
+        dispatch_event.delay(str(event_id))
+    except Exception:  # broker down: the sweeper will dispatch it
+        logger.warning("could not enqueue dispatch of event %s; the sweeper will retry", event_id)
+
+
+def dispatch(event_id) -> None:
+    """Run every registered consumer for one event, then mark it dispatched (idempotent)."""
+    from .timeutil import now
+
+    event = Event.objects.filter(pk=event_id).select_related("store").first()
+    if event is None or event.dispatched_at is not None:
+        return
+    for name, handler in event_handlers().items():
+        try:
+            handler(event)
+        except Exception:
+            logger.exception("event handler %s failed for event %s", name, event.pk)
+            raise
+    Event.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(dispatched_at=now())

@@ -1,0 +1,101 @@
+"""The shared kernel: stores (tenants), their members, and the event outbox."""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+from .fields import CreatedAtField, UpdatedAtField
+
+
+class StoreScopedQuerySet(models.QuerySet):
+    """Every store-owned model uses this: `Model.objects.for_store(store)`."""
+
+    def for_store(self, store):
+        store_id = getattr(store, "pk", store)
+        return self.filter(store_id=store_id)
+
+
+class StoreScopedManager(models.Manager.from_queryset(StoreScopedQuerySet)):
+    pass
+
+
+class StoreOwned(models.Model):
+    """Abstract base: a UUID primary key, a store, and the for_store() queryset."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    store = models.ForeignKey("core.Store", on_delete=models.CASCADE, related_name="+")
+
+    objects = StoreScopedManager()
+
+    class Meta:
+        abstract = True
+
+
+class Store(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    currency = models.CharField(
+        max_length=3,
+        default="COP",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code such as COP.")],
+        help_text="Base currency (ISO 4217) in which every amount of this store is expressed.",
+    )
+    created_at = CreatedAtField()
+    updated_at = UpdatedAtField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StoreMember(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        STAFF = "staff", "Staff"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="store_memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.OWNER)
+    created_at = CreatedAtField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "user"], name="core_storemember_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.store} ({self.role})"
+
+
+class Event(models.Model):
+    """The outbox: written in the same transaction as the change that caused it.
+
+    `dispatched_at` is set once the consumers (webhooks, WhatsApp) have fanned it out;
+    the sweeper re-dispatches anything still undispatched, so a broker outage loses nothing.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    created_at = CreatedAtField()
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StoreScopedManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["store", "type", "-created_at"], name="core_event_store_type"),
+            models.Index(
+                fields=["created_at"],
+                name="core_event_undispatched",
+                condition=models.Q(dispatched_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"

@@ -1,0 +1,29 @@
+from datetime import timedelta
+
+from celery import shared_task
+
+from .events import dispatch, enqueue_dispatch
+from .models import Event
+from .timeutil import now
+
+
+@shared_task(name="core.dispatch_event", bind=True, max_retries=10, default_retry_delay=10)
+def dispatch_event(self, event_id: str) -> None:
+    try:
+        dispatch(event_id)
+    except Exception as exc:
+        raise self.retry(exc=exc)
+
+
+@shared_task(name="core.sweep_events")
+def sweep_events() -> int:
+    """Re-enqueue events that were never fanned out (broker down at commit, worker died)."""
+    cutoff = now() - timedelta(seconds=30)
+    ids = list(
+        Event.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+    for event_id in ids:
+        enqueue_dispatch(event_id)
+    return len(ids)

@@ -1,0 +1,46 @@
+"""Time helpers: the API's timestamps have millisecond precision, so storage does too."""
+
+from datetime import date, datetime, time, timezone
+
+from django.utils import timezone as dj_timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+
+def truncate_ms(value: datetime) -> datetime:
+    return value.replace(microsecond=(value.microsecond // 1000) * 1000)
+
+
+def now() -> datetime:
+    """The current time, truncated to milliseconds (what we store and render)."""
+    return truncate_ms(dj_timezone.now())
+
+
+def format_datetime(value: datetime | None) -> str | None:
+    """`2026-05-18T14:30:00.000Z`."""
+    if value is None:
+        return None
+    value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_query_datetime(raw: str) -> datetime | None:
+    """ISO 8601 with offset or Z, or a bare date (midnight UTC). None when unparseable.
+
+    A datetime without an offset is taken as UTC.
+    """
+    raw = raw.strip()
+    try:
+        parsed = parse_datetime(raw)
+    except ValueError:
+        return None
+    if parsed is None:
+        try:
+            day: date | None = parse_date(raw)
+        except ValueError:
+            return None
+        if day is None:
+            return None
+        return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed

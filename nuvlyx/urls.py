@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from nuvlyx.api.middleware import json_error
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/external/", include("nuvlyx.api.urls")),
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+]
+
+
+def handler404(request, exception=None):  # noqa: ARG001
+    if request.path.startswith("/api/"):
+        return json_error(404, "Route not found", "not_found")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        from nuvlyx.api.middleware import current_request_id
+
+        return json_error(500, "Internal server error", "internal_error", requestId=current_request_id())
+    from django.views.defaults import server_error
+
+    return server_error(request)
