@@ -211,6 +211,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "core-dispatch-pending-events": {"task": "core.sweep_events", "schedule": 60.0},
     "api-purge-idempotency-keys": {"task": "api.purge_idempotency_keys", "schedule": 3600.0},
+    "webhooks-sweep-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": 60.0},
+    "integrations-sweep-messages": {"task": "integrations.sweep_messages", "schedule": 60.0},
 }
 
 # --- Logging: never log secrets; every API log line carries the request id ---------------------

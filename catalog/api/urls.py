@@ -1,1 +1,6 @@
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns: list = [
+    # products, categories, price tiers: added by the catalog work
+    path("", include("catalog.api.inventory_urls")),
+]
