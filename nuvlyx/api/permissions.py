@@ -27,12 +27,17 @@ def required_scope(request, view) -> str | None:
     return getattr(view, "write_scope", None)
 
 
+ANY_SCOPE = "*"  # any valid token (e.g. GET /me)
+
+
 class HasTokenScope(BasePermission):
     def has_permission(self, request, view) -> bool:
         token = request.auth
         if token is None:
             return False
         scope = required_scope(request, view)
+        if scope == ANY_SCOPE:
+            return True
         if scope is None:  # a view that forgot to declare a scope is closed, not open
             self.message = "This endpoint is not available to API tokens"
             return False

@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from .converters import AnyCaseUUIDConverter
 from .errors import NotFound
+from .me import MeView
 
 register_converter(AnyCaseUUIDConverter, "id")
 
@@ -41,6 +42,7 @@ class UnknownRouteView(APIView):
 urlpatterns = [
     path("openapi.json", SchemaView.as_view(), name="api-schema"),
     path("docs", DocsView.as_view(), name="api-docs"),
+    path("me", MeView.as_view(), name="api-me"),
     path("", include("catalog.api.urls")),
     path("", include("wallets.api.urls")),
     path("", include("orders.api.urls")),

@@ -69,3 +69,20 @@ def keyed_hash(value: str, *, purpose: str) -> str:
 
 def generate_key() -> str:
     return Fernet.generate_key().decode("ascii")
+
+
+# --- registry of encrypted columns (for `manage.py rotate_encryption_key`) ---------------------
+_ENCRYPTED_FIELDS: list[tuple[str, str]] = []
+
+
+def register_encrypted_field(model_label: str, field_name: str) -> None:
+    """Declare a text column holding encrypt() output, e.g. ("catalog.License", "credentials_encrypted").
+
+    Call from AppConfig.ready(); the rotation command re-encrypts every registered column.
+    """
+    if (model_label, field_name) not in _ENCRYPTED_FIELDS:
+        _ENCRYPTED_FIELDS.append((model_label, field_name))
+
+
+def encrypted_fields() -> list[tuple[str, str]]:
+    return list(_ENCRYPTED_FIELDS)
