@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PORT ?= 8000
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: run test install lint migrate bench bench-smoke clean
@@ -23,11 +24,11 @@ run: install
 	mkdir -p var/celery/queue var/celery/control
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_setup
-	@echo "Starting web (http://127.0.0.1:8000/admin/), Celery worker and beat. Ctrl-C stops all."
+	@echo "Starting web (http://127.0.0.1:$(PORT)/admin/), Celery worker and beat. Ctrl-C stops all."
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(PY) -m celery -A nuvlyx worker --beat --loglevel INFO --concurrency 2 \
 	     --schedule var/celerybeat-schedule --without-gossip --without-mingle & \
-	  $(PY) manage.py runserver 127.0.0.1:8000 --noreload
+	  $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 
 # Tests run against the machine's PostgreSQL and Redis (override DATABASE_URL / REDIS_URL).
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/nuvlyx

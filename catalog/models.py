@@ -12,6 +12,7 @@ class PriceTier(StoreOwned):
     name = models.CharField(max_length=60)
     level = models.PositiveIntegerField(help_text="0 = retail; higher levels are better customers.")
     created_at = CreatedAtField()
+    updated_at = UpdatedAtField()  # part of the products' ETag (tier names are rendered there)
 
     class Meta:
         ordering = ["level", "name"]
@@ -29,6 +30,7 @@ class Category(StoreOwned):
     slug = models.SlugField(max_length=140, allow_unicode=False)
     description = models.TextField(blank=True, default="")
     created_at = CreatedAtField()
+    updated_at = UpdatedAtField()  # part of the products' ETag (category names are rendered there)
 
     class Meta:
         ordering = ["name"]
@@ -105,6 +107,7 @@ class TierPrice(models.Model):
     variation = models.ForeignKey(Variation, on_delete=models.CASCADE, related_name="tier_prices")
     tier = models.ForeignKey(PriceTier, on_delete=models.CASCADE, related_name="tier_prices")
     price = money_field()
+    updated_at = UpdatedAtField()  # part of the products' ETag
 
     objects = StoreScopedManager()
 

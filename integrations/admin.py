@@ -1,14 +1,19 @@
-"""Settings → API Tokens: create (shown once), list, revoke. Scoped to the owner's store."""
+"""Settings → API Tokens (create, shown once; list; revoke) and Settings → WhatsApp (Mosend). Store-scoped."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from nuvlyx.api.permissions import SCOPES
 from nuvlyx.core.admin import StoreScopedAdminMixin, user_store_ids
 from nuvlyx.core.models import Store
 
-from .models import ApiToken
+from . import whatsapp
+from .models import ApiToken, MessageLog, MosendConnection, TemplateRoute
 from .services import TokenError, api_token_create, api_token_revoke
 
 
@@ -96,4 +101,201 @@ class ApiTokenAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
 
 
-__all__ = ["ApiTokenAdmin", "TokenError"]
+
+
+# --- Settings → WhatsApp (Mosend) (docs/whatsapp.md) -----------------------------------------
+
+
+def _store_fields(request, fields: list[str], obj=None) -> list[str]:
+    """The store field only for superusers (and multi-store members) creating a row."""
+    if obj is not None or (not request.user.is_superuser and len(user_store_ids(request)) == 1):
+        return [f for f in fields if f != "store"]
+    return fields
+
+
+class MosendConnectionForm(forms.ModelForm):
+    api_key = forms.CharField(
+        label="Mosend API key",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: stored encrypted; only its last 4 characters are shown. Leave empty to keep it.",
+    )
+
+    class Meta:
+        model = MosendConnection
+        fields = ("store", "sender", "enabled")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("api_key") and not self.instance.api_key_encrypted:
+            self.add_error("api_key", "The Mosend API key is required.")
+        return cleaned
+
+
+@admin.register(MosendConnection)
+class MosendConnectionAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    form = MosendConnectionForm
+    list_display = ("__str__", "sender", "api_key_hint", "enabled", "updated_at")
+    readonly_fields = ("api_key_hint", "test_connection", "created_at", "updated_at")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return _store_fields(request, ["store", "api_key", "sender", "enabled"])
+        return ["api_key_hint", "api_key", "sender", "enabled", "test_connection", "created_at", "updated_at"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        kwargs["fields"] = [f for f in self.get_fields(request, obj) if f not in self.readonly_fields]
+        return super().get_form(request, obj, **kwargs)
+
+    def has_add_permission(self, request, *args):
+        if not super().has_add_permission(request, *args):
+            return False
+        if request.user.is_superuser:
+            return True
+        return not MosendConnection.objects.filter(store_id__in=user_store_ids(request)).exists()
+
+    @admin.display(description="API key")
+    def api_key_hint(self, obj):
+        return f"····{obj.api_key_last4}" if obj and obj.api_key_last4 else "—"
+
+    @admin.display(description="Test connection")
+    def test_connection(self, obj):
+        if obj is None or obj.pk is None:
+            return "Save first."
+        url = reverse("admin:integrations_mosendconnection_test", args=[obj.pk])
+        return format_html(
+            '<button type="submit" class="button" formaction="{}" formmethod="post" name="_test_connection">'
+            "Test connection</button> <span class=\"help\">Calls Mosend with the saved key.</span>",
+            url,
+        )
+
+    def save_model(self, request, obj, form, change):
+        store = obj.store if obj.store_id else self.owner_store(request)
+        whatsapp.mosend_connection_save(
+            store=store,
+            api_key=form.cleaned_data.get("api_key"),
+            sender=form.cleaned_data["sender"],
+            enabled=form.cleaned_data["enabled"],
+            connection=obj,
+        )
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<path:object_id>/test-connection/",
+                self.admin_site.admin_view(self.test_connection_view),
+                name="integrations_mosendconnection_test",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def test_connection_view(self, request, object_id):
+        obj = self.get_object(request, object_id)
+        change_url = reverse("admin:integrations_mosendconnection_changelist")
+        if obj is None:
+            self.message_user(request, "Connection not found.", messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        change_url = reverse("admin:integrations_mosendconnection_change", args=[obj.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(change_url)
+        result = whatsapp.connection_check(connection=obj)
+        if result.ok:
+            name = result.data.get("name") or result.data.get("organization") or ""
+            who = f" (organisation: {name})" if name else ""
+            self.message_user(request, f"Mosend answered HTTP {result.status}: connection OK{who}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"Mosend test failed: {result.error}", messages.ERROR)
+        return HttpResponseRedirect(change_url)
+
+
+class TemplateRouteForm(forms.ModelForm):
+    event_type = forms.ChoiceField(choices=[(e, e) for e in whatsapp.ROUTABLE_EVENT_TYPES])
+
+    class Meta:
+        model = TemplateRoute
+        fields = ("store", "event_type", "template_name", "language", "enabled")
+
+    _default_store_id = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = list(self.instance.parameters or [])
+        for index in range(whatsapp.MAX_PARAMETERS):
+            self.fields[f"param_{index + 1}"] = forms.ChoiceField(
+                label=f"Parameter {{{{{index + 1}}}}}",
+                choices=[("", "—"), *whatsapp.PARAMETER_CHOICES],
+                required=False,
+                initial=current[index] if index < len(current) else "",
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        parameters, gap = [], None
+        for index in range(whatsapp.MAX_PARAMETERS):
+            value = cleaned.get(f"param_{index + 1}") or ""
+            if not value:
+                gap = gap or index + 1
+            elif gap is not None:
+                self.add_error(f"param_{index + 1}", f"Parameter {{{{{gap}}}}} is empty: parameters have no gaps.")
+            else:
+                parameters.append(value)
+        self.instance.parameters = parameters
+        store = cleaned.get("store")
+        store_id = store.pk if store is not None else (self.instance.store_id or self._default_store_id)
+        event_type = cleaned.get("event_type")
+        if store_id and event_type:
+            clash = TemplateRoute.objects.filter(store_id=store_id, event_type=event_type)
+            if clash.exclude(pk=self.instance.pk).exists():
+                self.add_error("event_type", "This store already has a route for this event.")
+        return cleaned
+
+
+@admin.register(TemplateRoute)
+class TemplateRouteAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    form = TemplateRouteForm
+    list_display = ("event_type", "template_name", "language", "parameter_list", "enabled", "updated_at")
+    list_filter = ("enabled", "event_type")
+
+    def get_fields(self, request, obj=None):
+        base = ["store", "event_type", "template_name", "language", "enabled"]
+        params = [f"param_{i + 1}" for i in range(whatsapp.MAX_PARAMETERS)]
+        return _store_fields(request, base, obj) + params
+
+    def get_form(self, request, obj=None, **kwargs):
+        kwargs["fields"] = [f for f in self.get_fields(request, obj) if not f.startswith("param_")]
+        form = super().get_form(request, obj, **kwargs)
+        ids = user_store_ids(request)
+        form._default_store_id = ids[0] if ids else None
+        return form
+
+    @admin.display(description="Parameters")
+    def parameter_list(self, obj):
+        return ", ".join(obj.parameters or []) or "—"
+
+
+@admin.register(MessageLog)
+class MessageLogAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "event_type", "template_name", "phone", "status", "attempts", "reason",
+                    "mosend_message_id")
+    list_filter = ("status", "event_type")
+    search_fields = ("phone", "template_name", "mosend_message_id")
+    list_select_related = ()
+    fields = ("event_type", "event_id", "customer", "template_name", "language", "parameter_keys", "phone",
+              "status", "reason", "response_status", "mosend_message_id", "attempts", "next_attempt_at",
+              "created_at", "updated_at", "sent_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+__all__ = ["ApiTokenAdmin", "MessageLogAdmin", "MosendConnectionAdmin", "TemplateRouteAdmin", "TokenError"]

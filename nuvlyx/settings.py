@@ -176,6 +176,13 @@ WEBHOOK_RETRY_SCHEDULE = env.list(
     "WEBHOOK_RETRY_SCHEDULE", cast=int, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
 )
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# --- webhooks (owned by the webhooks app) ---------------------------------------------------
+# In-flight lease of a delivery: longer than CELERY_TASK_TIME_LIMIT, so a live attempt is never
+# sent twice at once; a dead worker's lease expires and the sweeper re-queues the delivery.
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=150)
+# An endpoint whose deliveries keep failing for this long is disabled (the admin shows why).
+WEBHOOK_DISABLE_AFTER_FAILING_DAYS = env.int("WEBHOOK_DISABLE_AFTER_FAILING_DAYS", default=5)
+# --- end webhooks -----------------------------------------------------------------------------
 
 MOSEND_API_URL = env("MOSEND_API_URL", default="https://api.mosend.dev")
 MOSEND_RETRY_SCHEDULE = env.list("MOSEND_RETRY_SCHEDULE", cast=int, default=[5, 300, 1800, 7200, 18000, 36000, 36000])

@@ -2,10 +2,12 @@
 
 from uuid import UUID
 
+from django.db.models import Q, QuerySet
+
 from nuvlyx.api.errors import ApiError, NotFound, ValidationFailed
 from nuvlyx.core.phones import PhoneError, normalize_phone
 
-from .models import Customer
+from .models import Customer, LedgerEntry, Wallet
 
 PHONE_NOT_LINKED = "No customer has linked the phone {phone} (WhatsApp not linked yet)"
 
@@ -46,3 +48,37 @@ def customer_resolve(*, store, customer_id: UUID | None, customer_phone: str | N
     if required:
         raise ApiError("Identify the customer with customerId or customerPhone", status=400, code="bad_request")
     return None
+
+
+def customer_list(*, store, search: str | None = None, phone: str | None = None,
+                  tier_id: UUID | None = None) -> QuerySet[Customer]:
+    """GET /customers: newest first, tier joined (constant query count)."""
+    qs = Customer.objects.for_store(store).select_related("tier").order_by("-created_at", "-id")
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(email__icontains=search) | Q(phone__icontains=search))
+    if phone:
+        qs = qs.filter(phone=phone)
+    if tier_id is not None:
+        qs = qs.filter(tier_id=tier_id)
+    return qs
+
+
+def price_tier_get(*, store, tier_id: UUID, field: str = "tierId"):
+    """A price tier of this store, or 422 naming the field (an id of another store is the same as none)."""
+    from catalog.models import PriceTier
+
+    tier = PriceTier.objects.for_store(store).filter(pk=tier_id).first()
+    if tier is None:
+        raise ValidationFailed.field(field, "No price tier with this id in this store.")
+    return tier
+
+
+def wallet_get(*, customer: Customer) -> Wallet | None:
+    return Wallet.objects.filter(customer_id=customer.pk).first()
+
+
+def wallet_entries(*, customer: Customer) -> QuerySet[LedgerEntry]:
+    """A customer's ledger, newest first."""
+    return LedgerEntry.objects.filter(store_id=customer.store_id, wallet_id=customer.pk).order_by(
+        "-created_at", "-id"
+    )

@@ -5,17 +5,129 @@ and sets the balance, in one transaction (joining the caller's, e.g. order place
 """
 
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from nuvlyx.api.errors import ApiError
+from nuvlyx.api.errors import ApiError, Conflict
 from nuvlyx.core.events import emit
 from nuvlyx.core.money import MAX_BALANCE, format_amount
+from nuvlyx.core.phones import normalize_phone
 from nuvlyx.core.timeutil import format_datetime, now
 
 from .errors import InsufficientBalance
 from .models import Customer, LedgerEntry, Wallet
+
+UNSET: Any = object()
+PHONE_CONFLICT = "Another customer of this store has already linked the phone {phone}"
+
+
+# --- customers ---------------------------------------------------------------------------------
+def customer_payload(customer: Customer) -> dict:
+    """The Customer shape of API.md (also the customer.created event's data)."""
+    tier = customer.tier
+    return {
+        "id": str(customer.pk),
+        "name": customer.name,
+        "email": customer.email or None,
+        "phone": customer.phone or None,
+        "phoneLinked": customer.phone_linked,
+        "phoneLinkedAt": format_datetime(customer.phone_linked_at),
+        "tier": {"id": str(tier.pk), "name": tier.name, "level": tier.level} if tier is not None else None,
+        "createdAt": format_datetime(customer.created_at),
+    }
+
+
+def _check_tier(store, tier) -> None:
+    if tier is not None and tier.store_id != store.pk:
+        raise ValueError("the price tier belongs to another store")
+
+
+def _check_phone_free(*, customer: Customer) -> None:
+    """409 when another customer of the store has this phone linked (the DB constraint backs it up)."""
+    if customer.phone is None or customer.phone_linked_at is None:
+        return
+    clash = (
+        Customer.objects.filter(store_id=customer.store_id, phone=customer.phone, phone_linked_at__isnull=False)
+        .exclude(pk=customer.pk)
+        .exists()
+    )
+    if clash:
+        raise Conflict(PHONE_CONFLICT.format(phone=customer.phone))
+
+
+def _save_customer(customer: Customer, *, force_insert: bool = False) -> None:
+    _check_phone_free(customer=customer)
+    try:
+        with transaction.atomic():
+            customer.save(force_insert=force_insert)
+    except IntegrityError as exc:  # a concurrent writer linked the same phone first
+        if "wallets_customer_linked_phone" in str(exc):
+            raise Conflict(PHONE_CONFLICT.format(phone=customer.phone)) from None
+        raise
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    store,
+    name: str,
+    email: str = "",
+    phone: str | None = None,
+    tier=None,
+    link_phone: bool = True,
+) -> Customer:
+    """Create a customer and their empty wallet. A phone given here is linked (API.md). Emits customer.created."""
+    _check_tier(store, tier)
+    phone = normalize_phone(phone) if phone else None
+    customer = Customer(store=store, name=name, email=email or "", phone=phone, tier=tier)
+    if phone and link_phone:
+        customer.phone_linked_at = now()
+    _save_customer(customer, force_insert=True)
+    Wallet.objects.create(customer=customer, store_id=store.pk, balance=Decimal("0.00"))
+    emit(store=store, type="customer.created", data=customer_payload(customer))
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *,
+    customer: Customer,
+    name: str = UNSET,
+    email: str | None = UNSET,
+    phone: str | None = UNSET,
+    tier=UNSET,
+    link_phone: bool = True,
+) -> Customer:
+    """Change a customer. A new phone is linked (when link_phone); phone=None unlinks and clears it."""
+    if name is not UNSET:
+        customer.name = name
+    if email is not UNSET:
+        customer.email = email or ""
+    if tier is not UNSET:
+        _check_tier(customer.store, tier)
+        customer.tier = tier
+    if phone is not UNSET:
+        phone = normalize_phone(phone) if phone else None
+        if phone is None:
+            customer.phone, customer.phone_linked_at = None, None
+        else:
+            if phone != customer.phone:
+                customer.phone_linked_at = None
+            customer.phone = phone
+            if link_phone and customer.phone_linked_at is None:
+                customer.phone_linked_at = now()
+            elif not link_phone:
+                customer.phone_linked_at = None
+    _save_customer(customer)
+    return customer
+
+
+def wallet_ensure(*, customer: Customer) -> Wallet:
+    """The customer's wallet row, created at 0.00 when missing (e.g. a customer made in the admin)."""
+    wallet, _ = Wallet.objects.get_or_create(customer_id=customer.pk, defaults={"store_id": customer.store_id})
+    return wallet
 
 
 def wallet_lock(*, customer: Customer) -> Wallet:
@@ -150,8 +262,40 @@ def wallet_refund(
     )
 
 
+@transaction.atomic
+def wallet_adjust(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    note: str = "",
+    reference: str = "",
+    actor_user=None,
+    actor_token_id: UUID | None = None,
+) -> LedgerEntry:
+    """An owner's correction (ADJUSTMENT), positive or negative; never takes the balance below zero."""
+    if amount == 0:
+        raise ValueError("adjustment amount must not be zero")
+    wallet = wallet_lock(customer=customer)
+    return _append(
+        wallet=wallet, kind=LedgerEntry.Kind.ADJUSTMENT, amount=amount, reference=reference, note=note,
+        actor_token_id=actor_token_id, actor_user=actor_user,
+    )
+
+
 def wallet_balance_at(*, customer: Customer) -> Decimal:
     return Wallet.objects.filter(customer_id=customer.pk).values_list("balance", flat=True).first() or Decimal("0.00")
 
 
-__all__ = ["wallet_lock", "wallet_recharge", "wallet_debit", "wallet_refund", "recharge_payload", "now"]
+__all__ = [
+    "customer_create",
+    "customer_payload",
+    "customer_update",
+    "now",
+    "recharge_payload",
+    "wallet_adjust",
+    "wallet_debit",
+    "wallet_ensure",
+    "wallet_lock",
+    "wallet_recharge",
+    "wallet_refund",
+]

@@ -1,1 +1,107 @@
-"""Webhook endpoints, deliveries and attempts (built in the webhooks issue)."""
+"""Webhook endpoints, deliveries and attempts.
+
+- WebhookEndpoint: where a store wants its events, which ones, and the (encrypted) signing secret.
+  `active` is the owner's switch; an automatic disable (410 Gone, 5 days of failures) turns it off
+  and records `disabled_at` / `disabled_reason` so the owner sees why in the admin.
+- Delivery: one event to one endpoint. Unique per (endpoint, event) for the normal fan-out, so a
+  re-dispatched event never creates a second delivery; a redelivery is a new row pointing at the
+  original (`redelivery_of`), same event, so the receiver sees the same `webhook-id`.
+- Attempt: one row per HTTP try (append-only log).
+"""
+
+from django.db import models
+
+from nuvlyx.core.fields import CreatedAtField, MillisecondDateTimeField, UpdatedAtField
+from nuvlyx.core.models import StoreOwned
+
+RESPONSE_EXCERPT_BYTES = 1024
+
+
+class WebhookEndpoint(StoreOwned):
+    url = models.CharField(max_length=2000)
+    events = models.JSONField(default=list, help_text='Event types, or ["*"] for every event.')
+    description = models.CharField(max_length=500, blank=True, default="")
+    active = models.BooleanField(default=True)
+    secret_encrypted = models.TextField(editable=False)
+    # Failure tracking: set at the first failed attempt after a success, cleared by a success.
+    failing_since = MillisecondDateTimeField(null=True, blank=True)
+    disabled_at = MillisecondDateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=300, blank=True, default="")
+    created_at = CreatedAtField()
+    updated_at = UpdatedAtField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["store", "created_at"], name="webhooks_endpoint_store")]
+        verbose_name = "webhook endpoint"
+
+    def __str__(self) -> str:
+        return self.url
+
+    def wants(self, event_type: str) -> bool:
+        """Fan-out rule. webhook.test never fans out: it targets one endpoint (see services)."""
+        if event_type == "webhook.test":
+            return False
+        return "*" in self.events or event_type in self.events
+
+
+class Delivery(StoreOwned):
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        SUCCEEDED = "SUCCEEDED"
+        FAILED = "FAILED"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey("core.Event", on_delete=models.CASCADE, related_name="+")
+    event_type = models.CharField(max_length=64)  # copied from the event: lists never load payloads
+    redelivery_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redeliveries"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = MillisecondDateTimeField(null=True, blank=True)
+    # In-flight lease: a worker owns the delivery until then (a dead worker's lease simply expires).
+    locked_until = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    delivered_at = MillisecondDateTimeField(null=True, blank=True)
+    created_at = CreatedAtField()
+    updated_at = UpdatedAtField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "event"],
+                condition=models.Q(redelivery_of__isnull=True),
+                name="webhooks_delivery_once_per_event",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["endpoint", "-created_at"], name="webhooks_delivery_endpoint"),
+            models.Index(
+                fields=["next_attempt_at"], name="webhooks_delivery_due", condition=models.Q(status="PENDING")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint_id} ({self.status})"
+
+
+class Attempt(StoreOwned):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True, default="")
+    response_excerpt = models.TextField(blank=True, default="")  # at most RESPONSE_EXCERPT_BYTES of the body
+    created_at = CreatedAtField()
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="webhooks_attempt_number")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} ({self.response_status or self.error})"

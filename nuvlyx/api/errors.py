@@ -14,7 +14,6 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 logger = logging.getLogger("nuvlyx.api")
 
@@ -95,6 +94,8 @@ def flatten_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
         for key, value in detail.items():
             if key in ("non_field_errors", "__all__"):
                 out.extend(flatten_errors(value, prefix))
+            elif isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                out.extend(flatten_errors(value, f"{prefix}[{key}]"))
             else:
                 out.extend(flatten_errors(value, f"{prefix}.{key}" if prefix else str(key)))
     elif isinstance(detail, list):
@@ -121,6 +122,12 @@ _DRF_MAP: dict[type, tuple[int, str]] = {
     drf.Throttled: (429, "rate_limited"),
     drf.ParseError: (400, "bad_request"),
 }
+
+
+def set_rollback() -> None:
+    from rest_framework.views import set_rollback as drf_set_rollback  # DRF views import our settings classes
+
+    drf_set_rollback()
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response:

@@ -2,12 +2,13 @@
 
 from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
-from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.views import APIView
+from rest_framework.permissions import AllowAny
 
 from .converters import AnyCaseUUIDConverter
 from .errors import NotFound
 from .me import MeView
+from .permissions import ANY_SCOPE
+from .views import StoreScopedAPIView
 
 register_converter(AnyCaseUUIDConverter, "id")
 
@@ -26,11 +27,11 @@ class DocsView(_Public, SpectacularRedocView):
     url_name = "api-schema"
 
 
-class UnknownRouteView(APIView):
+class UnknownRouteView(StoreScopedAPIView):
     """Unknown paths under the prefix: 401 without a token (auth comes first), else 404."""
 
-    permission_classes = [IsAuthenticated]
-    throttle_classes: list = []
+    read_scope = write_scope = ANY_SCOPE
+    idempotent_post = False
     schema = None  # not part of the documented API
 
     def _not_found(self, request, *args, **kwargs):

@@ -23,6 +23,7 @@ class StoreScopedMixin:
     write_scope: str | None = None
     action_scopes: dict[str, str] = {}
     not_found_message = "Not found"
+    idempotent_post = True  # honour Idempotency-Key on POST
 
     @property
     def store(self):
@@ -58,6 +59,7 @@ class StoreScopedMixin:
                 handler = self.http_method_not_allowed
             if (
                 request.method == "POST"
+                and self.idempotent_post
                 and idempotency.HEADER in request.META
                 and handler != self.http_method_not_allowed
             ):

@@ -1,0 +1,74 @@
+"""GET /inventory/stock and POST /inventory/licenses (API.md "Inventory")."""
+
+import uuid
+
+from django.db.models import F
+from rest_framework.response import Response
+
+from nuvlyx.api.errors import ValidationFailed
+from nuvlyx.api.views import StoreScopedAPIView
+
+from ..models import Variation
+from ..stock import license_upload, stock_row_render
+from .inventory_serializers import LicenseUploadInputSerializer
+
+STOCK_FIELDS = (
+    "id", "sku", "product_id", "product__name", "depends_on_stock", "stock_available", "stock_delivered",
+    "low_stock_threshold",
+)
+
+
+def _uuid_param(params, name: str):
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ValidationFailed.field(name, "Must be a valid UUID.") from None
+
+
+class StockView(StoreScopedAPIView):
+    read_scope = "inventory:read"
+
+    def get(self, request):
+        params = request.query_params
+        qs = Variation.objects.for_store(self.store)
+        product_id = _uuid_param(params, "productId")
+        if product_id:
+            qs = qs.filter(product_id=product_id)
+        variation_id = _uuid_param(params, "variationId")
+        if variation_id:
+            qs = qs.filter(pk=variation_id)
+        low = params.get("lowStock")
+        if low is not None and low != "":
+            if low not in ("true", "false"):
+                raise ValidationFailed.field("lowStock", "Must be true or false.")
+            low_q = {"depends_on_stock": True, "stock_available__lt": F("low_stock_threshold")}
+            qs = qs.filter(**low_q) if low == "true" else qs.exclude(**low_q)
+        rows = qs.order_by("product__name", "product_id", "position", "sku").values(*STOCK_FIELDS)
+        return Response([stock_row_render(row) for row in rows])
+
+
+class LicenseUploadView(StoreScopedAPIView):
+    write_scope = "inventory:write"
+
+    def post(self, request):
+        serializer = LicenseUploadInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        variation = Variation.objects.for_store(self.store).filter(pk=data["variationId"]).first()
+        if variation is None:
+            raise ValidationFailed.field("variationId", "No variation with this id in this store.")
+        result = license_upload(
+            store=self.store, variation=variation, credentials=[item["credentials"] for item in data["licenses"]]
+        )
+        return Response(
+            {
+                "variationId": str(result.variation_id),
+                "created": result.created,
+                "duplicatesSkipped": result.duplicates_skipped,
+                "availableStock": result.available_stock,
+            },
+            status=201,
+        )

@@ -1,0 +1,291 @@
+"""Catalog reads: the product list and detail (rendered as the API shows them), their ETags, the price quote.
+
+The list is built from `.values()` rows (one query for products, one for their variations) and rendered
+into dicts directly: a constant number of queries whatever the size of the catalog, and no model
+instances. Each read has a cheap ETag: one aggregate query over what the response shows (update times,
+counts, stock and price sums), so a matching If-None-Match is answered without rendering anything.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
+
+from nuvlyx.api.errors import NotFound
+from nuvlyx.core.money import format_amount
+from nuvlyx.core.timeutil import format_datetime
+
+from .models import Category, PriceTier, Product, TierPrice, Variation
+from .pricing import quote_variations
+
+# Bump when the rendered shape changes, so clients holding an old ETag get the new body.
+REPRESENTATION_VERSION = "1"
+
+PRODUCT_NOT_FOUND = "Product not found"
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    status: str | None = None
+    kind: str | None = None
+    category_id: UUID | None = None
+    search: str | None = None
+
+    def cache_key(self) -> str:
+        return f"{self.status or ''}|{self.kind or ''}|{self.category_id or ''}|{self.search or ''}"
+
+
+@dataclass(frozen=True)
+class Validator:
+    """A strong ETag and the Last-Modified time of one response."""
+
+    etag: str
+    last_modified: datetime | None
+
+
+def _validator(parts: list, last_modified: datetime | None) -> Validator:
+    raw = "\x1f".join("" if part is None else str(part) for part in parts)
+    return Validator(etag='"' + hashlib.sha256(raw.encode()).hexdigest()[:40] + '"', last_modified=last_modified)
+
+
+def _latest(*values: datetime | None) -> datetime | None:
+    present = [value for value in values if value is not None]
+    return max(present) if present else None
+
+
+def _stock_quantity(depends_on_stock: bool, stock_available: int) -> int | None:
+    return stock_available if depends_on_stock else None
+
+
+# --- product list -------------------------------------------------------------------------------
+def product_list_queryset(*, store, filters: ProductFilters) -> QuerySet[Product]:
+    qs = Product.objects.for_store(store)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.category_id:
+        qs = qs.filter(categories__id=filters.category_id)
+    if filters.search:
+        term = filters.search
+        # The sku match is a subquery, not a join, so a product never appears twice.
+        skus = Variation.objects.for_store(store).filter(sku__icontains=term).values("product_id")
+        qs = qs.filter(Q(name__icontains=term) | Q(slug__icontains=term) | Q(id__in=skus))
+    return qs
+
+
+def product_list_validator(*, store, filters: ProductFilters) -> Validator:
+    """One aggregate query over everything GET /products renders (stock counts included)."""
+    agg = product_list_queryset(store=store, filters=filters).aggregate(
+        p_count=Count("id", distinct=True),
+        p_max=Max("updated_at"),
+        v_count=Count("variations__id"),
+        v_max=Max("variations__updated_at"),
+        v_stock=Sum("variations__stock_available"),
+        v_price=Sum("variations__price"),
+    )
+    parts = ["list", REPRESENTATION_VERSION, store.pk, filters.cache_key()]
+    parts += [agg["p_count"], agg["p_max"], agg["v_count"], agg["v_max"], agg["v_stock"], agg["v_price"]]
+    return _validator(parts, _latest(agg["p_max"], agg["v_max"]))
+
+
+def product_list_data(*, store, filters: ProductFilters) -> list[dict]:
+    """GET /products: the seed's list shape, built from two `.values_list()` queries."""
+    products_qs = product_list_queryset(store=store, filters=filters)
+    rows = list(products_qs.values_list("id", "name", "slug", "kind", "status", "created_at"))
+    if not rows:
+        return []
+    variations: dict[UUID, list[dict]] = {row[0]: [] for row in rows}
+    variation_rows = (
+        Variation.objects.for_store(store)
+        .filter(product_id__in=products_qs.values("id"))
+        .order_by("product_id", "position", "created_at", "id")
+        .values_list(
+            "product_id", "id", "sku", "name", "price", "stock_available", "duration_days", "depends_on_stock"
+        )
+    )
+    for product_id, vid, sku, name, price, stock, duration, depends in variation_rows:
+        bucket = variations.get(product_id)
+        if bucket is None:
+            continue
+        bucket.append(
+            {
+                "id": str(vid),
+                "sku": sku,
+                "name": name,
+                "price": format_amount(price),
+                "stockQuantity": stock if depends else None,
+                "durationDays": duration,
+                "dependsOnStock": depends,
+            }
+        )
+    return [
+        {
+            "id": str(pid),
+            "name": name,
+            "slug": slug,
+            "kind": kind,
+            "status": status,
+            "variations": variations[pid],
+            "createdAt": format_datetime(created_at),
+        }
+        for pid, name, slug, kind, status, created_at in rows
+    ]
+
+
+# --- one product --------------------------------------------------------------------------------
+def _scalar(qs: QuerySet, group: str, **aggregate) -> Subquery:
+    """A correlated scalar subquery: one aggregate of `qs` grouped by `group`."""
+    ((name, expr),) = aggregate.items()
+    return Subquery(qs.order_by().values(group).annotate(**{name: expr}).values(name)[:1])
+
+
+def product_with_validator(*, store, product_id) -> tuple[Product, Validator]:
+    """The product (404 if absent or another store's) and its detail ETag, in one query."""
+    variations = Variation.objects.filter(product_id=OuterRef("pk"))
+    tier_prices = TierPrice.objects.filter(variation__product_id=OuterRef("pk"))
+    links = Product.categories.through.objects.filter(product_id=OuterRef("pk"))
+    product = (
+        Product.objects.for_store(store)
+        .filter(pk=product_id)
+        .annotate(
+            v_count=_scalar(variations, "product_id", x=Count("id")),
+            v_max=_scalar(variations, "product_id", x=Max("updated_at")),
+            v_stock=_scalar(variations, "product_id", x=Sum("stock_available")),
+            v_price=_scalar(variations, "product_id", x=Sum("price")),
+            tp_count=_scalar(tier_prices, "variation__product_id", x=Count("id")),
+            tp_max=_scalar(tier_prices, "variation__product_id", x=Max("updated_at")),
+            tp_sum=_scalar(tier_prices, "variation__product_id", x=Sum("price")),
+            tier_max=_scalar(tier_prices, "variation__product_id", x=Max("tier__updated_at")),
+            c_count=_scalar(links, "product_id", x=Count("id")),
+            c_max=_scalar(links, "product_id", x=Max("category__updated_at")),
+        )
+        .first()
+    )
+    if product is None:
+        raise NotFound(PRODUCT_NOT_FOUND)
+    p = product
+    parts = ["detail", REPRESENTATION_VERSION, store.pk, p.pk, p.updated_at]
+    parts += [p.v_count, p.v_max, p.v_stock, p.v_price, p.tp_count, p.tp_max, p.tp_sum, p.tier_max]
+    parts += [p.c_count, p.c_max]
+    return product, _validator(parts, _latest(p.updated_at, p.v_max, p.tp_max, p.tier_max, p.c_max))
+
+
+def product_get(*, store, product_id) -> Product:
+    product = Product.objects.for_store(store).filter(pk=product_id).first()
+    if product is None:
+        raise NotFound(PRODUCT_NOT_FOUND)
+    return product
+
+
+def tier_data(tier_id, name: str, level: int) -> dict:
+    return {"id": str(tier_id), "name": name, "level": level}
+
+
+def product_detail_data(product: Product) -> dict:
+    """The full Product of API.md (GET /products/:id, POST/PATCH responses, product.* events). 3 queries."""
+    categories = [
+        {"id": str(cid), "name": name, "slug": slug}
+        for cid, name, slug in product.categories.order_by("name", "id").values_list("id", "name", "slug")
+    ]
+    tier_prices: dict[UUID, list[dict]] = {}
+    tier_rows = (
+        TierPrice.objects.filter(variation__product_id=product.pk)
+        .order_by("tier__level", "tier__name", "id")
+        .values_list("variation_id", "price", "tier_id", "tier__name", "tier__level")
+    )
+    for variation_id, price, tier_id, tier_name, tier_level in tier_rows:
+        tier_prices.setdefault(variation_id, []).append(
+            {"tier": tier_data(tier_id, tier_name, tier_level), "price": format_amount(price)}
+        )
+    variation_rows = (
+        Variation.objects.filter(product_id=product.pk)
+        .order_by("position", "created_at", "id")
+        .values_list("id", "sku", "name", "price", "stock_available", "duration_days", "depends_on_stock")
+    )
+    variations = [
+        {
+            "id": str(vid),
+            "sku": sku,
+            "name": name,
+            "price": format_amount(price),
+            "stockQuantity": _stock_quantity(depends, stock),
+            "durationDays": duration,
+            "dependsOnStock": depends,
+            "tierPrices": tier_prices.get(vid, []),
+        }
+        for vid, sku, name, price, stock, duration, depends in variation_rows
+    ]
+    return {
+        "id": str(product.pk),
+        "name": product.name,
+        "slug": product.slug,
+        "kind": product.kind,
+        "status": product.status,
+        "description": product.description,
+        "postSaleInstructions": product.post_sale_instructions,
+        "categories": categories,
+        "variations": variations,
+        "createdAt": format_datetime(product.created_at),
+        "updatedAt": format_datetime(product.updated_at),
+    }
+
+
+# --- price quote --------------------------------------------------------------------------------
+def product_price_quote(*, store, product: Product, customer) -> dict:
+    """GET /products/:id/price, exactly seed 001. `customer` may be None (base prices)."""
+    tier: PriceTier | None = customer.tier if customer is not None else None
+    variations = list(Variation.objects.filter(product_id=product.pk).order_by("position", "created_at", "id"))
+    tier_json = tier_data(tier.pk, tier.name, tier.level) if tier is not None else None
+    return {
+        "productId": str(product.pk),
+        "productName": product.name,
+        "currency": store.currency,
+        "customer": None if customer is None else {"id": str(customer.pk), "tier": tier_json},
+        "variations": [
+            {
+                "variationId": str(quote.variation.pk),
+                "sku": quote.variation.sku,
+                "basePrice": format_amount(quote.base_price),
+                "price": format_amount(quote.price),
+                "appliedTier": tier_json if quote.applied_tier is not None else None,
+                "availableStock": quote.variation.stock_quantity,
+                "dependsOnStock": quote.variation.depends_on_stock,
+            }
+            for quote in quote_variations(variations=variations, tier=tier)
+        ],
+    }
+
+
+# --- categories and tiers -----------------------------------------------------------------------
+def category_data(category: Category) -> dict:
+    return {
+        "id": str(category.pk),
+        "name": category.name,
+        "slug": category.slug,
+        "description": category.description,
+    }
+
+
+def category_list_data(*, store) -> list[dict]:
+    return [
+        {"id": str(cid), "name": name, "slug": slug, "description": description}
+        for cid, name, slug, description in Category.objects.for_store(store)
+        .order_by("name", "id")
+        .values_list("id", "name", "slug", "description")
+    ]
+
+
+def price_tier_data(tier: PriceTier) -> dict:
+    return tier_data(tier.pk, tier.name, tier.level)
+
+
+def price_tier_list_data(*, store) -> list[dict]:
+    return [
+        tier_data(tid, name, level)
+        for tid, name, level in PriceTier.objects.for_store(store)
+        .order_by("level", "name")
+        .values_list("id", "name", "level")
+    ]

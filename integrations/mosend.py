@@ -1,0 +1,168 @@
+"""The ONE Mosend HTTP client. Every request Nuvlyx makes to Mosend is built here.
+
+Mosend's published API reference (developer.mosend.dev) was not reachable when this was
+written, so the wire shape below is our reasonable choice; aligning with the published API
+is a change to THIS file only (callers use `send_template` / `check_connection` and
+`MosendResult`).
+
+Wire shape
+----------
+Authentication, every request:  ``Authorization: Bearer <owner's Mosend API key>``
+
+Send a template::
+
+    POST {base_url}/v1/messages
+    Content-Type: application/json
+    {
+      "from": "<sender / phone-number id>",
+      "to": "+573001234567",
+      "type": "template",
+      "template": {
+        "name": "order_delivered",
+        "language": "es_CO",
+        "parameters": ["Ana", "ORD-000042", "..."]      # {{1}}, {{2}}, … in order
+      }
+    }
+    → 2xx {"id": "<mosend message id>", ...}   (also accepted: "messageId", or {"messages": [{"id": ...}]})
+
+Check the connection (the admin's "Test connection")::
+
+    GET {base_url}/v1/account
+    → 200 {"name": "<organisation>", ...}
+
+Outcome rules (API.md §4, the webhook retry rules): 2xx = sent; 5xx, 429 (Retry-After honoured),
+timeouts and connection errors = retryable; any other status = failed, not retried.
+Timeout: 10 s. Base URL: settings.MOSEND_API_URL (default https://api.mosend.dev).
+
+Nothing here logs or returns the API key; error texts never include request bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 10
+BODY_EXCERPT_BYTES = 500
+USER_AGENT = "Nuvlyx-Mosend/1"
+
+
+@dataclass(frozen=True)
+class MosendResult:
+    ok: bool
+    status: int | None = None  # HTTP status, None when no response arrived
+    message_id: str = ""
+    error: str = ""
+    retryable: bool = False
+    retry_after: float | None = None  # seconds, from a 429/503 Retry-After header
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _headers(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}", "Accept": "application/json", "User-Agent": USER_AGENT}
+
+
+def _url(base_url: str, path: str) -> str:
+    return base_url.rstrip("/") + path
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date); None when absent/unparseable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _excerpt(response: requests.Response) -> str:
+    return response.content[:BODY_EXCERPT_BYTES].decode("utf-8", errors="replace")
+
+
+def _result(response: requests.Response) -> MosendResult:
+    status = response.status_code
+    body = _json(response)
+    if 200 <= status < 300:
+        message_id = body.get("id") or body.get("messageId") or ""
+        if not message_id and isinstance(body.get("messages"), list) and body["messages"]:
+            first = body["messages"][0]
+            message_id = first.get("id", "") if isinstance(first, dict) else ""
+        return MosendResult(ok=True, status=status, message_id=str(message_id), data=body)
+    retryable = status >= 500 or status == 429
+    retry_after = parse_retry_after(response.headers.get("Retry-After")) if status in (429, 503) else None
+    return MosendResult(
+        ok=False,
+        status=status,
+        error=f"Mosend answered HTTP {status}: {_excerpt(response)}".strip(),
+        retryable=retryable,
+        retry_after=retry_after,
+        data=body,
+    )
+
+
+def _request(method: str, url: str, *, api_key: str, json: dict | None = None) -> MosendResult:
+    try:
+        response = requests.request(
+            method, url, headers=_headers(api_key), json=json, timeout=TIMEOUT_SECONDS, allow_redirects=False
+        )
+    except requests.Timeout:
+        return MosendResult(ok=False, error=f"timed out after {TIMEOUT_SECONDS}s", retryable=True)
+    except requests.ConnectionError as exc:
+        return MosendResult(ok=False, error=f"connection error: {type(exc).__name__}", retryable=True)
+    except requests.RequestException as exc:
+        return MosendResult(ok=False, error=f"request error: {type(exc).__name__}", retryable=False)
+    logger.info("mosend %s %s -> %s", method, url, response.status_code)
+    return _result(response)
+
+
+def template_payload(*, sender: str, to: str, template: str, language: str, parameters: list[str]) -> dict:
+    return {
+        "from": sender,
+        "to": to,
+        "type": "template",
+        "template": {"name": template, "language": language, "parameters": list(parameters)},
+    }
+
+
+def send_template(
+    *,
+    base_url: str,
+    api_key: str,
+    sender: str,
+    to: str,
+    template: str,
+    language: str,
+    parameters: list[str],
+) -> MosendResult:
+    """Send one approved template to `to` (E.164). Never raises for HTTP/network problems."""
+    payload = template_payload(sender=sender, to=to, template=template, language=language, parameters=parameters)
+    return _request("POST", _url(base_url, "/v1/messages"), api_key=api_key, json=payload)
+
+
+def check_connection(*, base_url: str, api_key: str) -> MosendResult:
+    """Ask Mosend who this key belongs to (the admin's "Test connection")."""
+    return _request("GET", _url(base_url, "/v1/account"), api_key=api_key)

@@ -1,0 +1,84 @@
+"""Operator commands: exact stdout for scripts, clear stderr and non-zero exit on bad arguments."""
+
+import subprocess
+import sys
+import uuid
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from conftest import subprocess_env
+from integrations import tokens
+from integrations.models import ApiToken
+from nuvlyx.core.models import Store, StoreMember
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_create_store_prints_uuid_last_and_creates_owner(db):
+    out = run("create_store", "shop1", "--name", "Shop One", "--currency", "usd", "--owner-email", "o@example.com")
+    last = out.strip().splitlines()[-1]
+    store = Store.objects.get(pk=uuid.UUID(last))
+    assert store.slug == "shop1" and store.currency == "USD" and store.name == "Shop One"
+    assert StoreMember.objects.filter(store=store, user__username="o@example.com", role="owner").exists()
+
+
+@pytest.mark.parametrize("args", [["shop1", "--name", "X"], ["bad slug!", "--name", "X"],
+                                  ["shop2", "--name", "X", "--currency", "pesos"]])
+def test_create_store_bad_arguments(db, args):
+    run("create_store", "shop1", "--name", "Shop One")
+    with pytest.raises(CommandError):
+        run("create_store", *args)
+    assert Store.objects.count() == 1
+
+
+def test_create_token_prints_only_the_token(store):
+    out = run("create_token", store.slug, "--name", "bot", "--scopes", "orders:read,wallet:write",
+              "--expires-in-days", "30")
+    assert out.endswith("\n") and out.count("\n") == 1
+    plaintext = out.strip()
+    assert tokens.is_well_formed(plaintext)
+    token = ApiToken.objects.get(token_hash=tokens.hash_token(plaintext))
+    assert token.scopes == ["orders:read", "wallet:write"] and token.expires_at is not None
+
+
+def test_create_token_all_scopes(store):
+    from nuvlyx.api.permissions import SCOPES
+
+    plaintext = run("create_token", store.slug, "--name", "all", "--all-scopes").strip()
+    assert ApiToken.objects.get(token_hash=tokens.hash_token(plaintext)).scopes == list(SCOPES)
+
+
+@pytest.mark.parametrize("args", [["nope", "--name", "x", "--all-scopes"],
+                                  ["acme", "--name", "x", "--scopes", "orders:read,orders:destroy"],
+                                  ["acme", "--name", "x", "--scopes", ""],
+                                  ["acme", "--name", "x", "--all-scopes", "--expires-in-days", "0"]])
+def test_create_token_bad_arguments(store, args):
+    with pytest.raises(CommandError):
+        run("create_token", *args)
+    assert not ApiToken.objects.exists()
+
+
+def test_revoke_token(store):
+    plaintext = run("create_token", store.slug, "--name", "bot", "--all-scopes").strip()
+    prefix = tokens.display_prefix(plaintext)
+    assert "revoked" in run("revoke_token", prefix)
+    assert ApiToken.objects.get(prefix=prefix).revoked_at is not None
+    with pytest.raises(CommandError):
+        run("revoke_token", prefix)
+    with pytest.raises(CommandError):
+        run("revoke_token", "nvl_live_unknown")
+
+
+def test_bad_arguments_exit_non_zero_with_stderr(db):
+    """The real process: scripts see a non-zero exit and a message on stderr, nothing on stdout."""
+    result = subprocess.run([sys.executable, "manage.py", "create_token", "no-such-store", "--name", "x",
+                             "--all-scopes"], capture_output=True, text=True, timeout=60, env=subprocess_env())
+    assert result.returncode != 0
+    assert "unknown store" in result.stderr
+    assert result.stdout == ""

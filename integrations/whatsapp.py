@@ -1,0 +1,424 @@
+"""WhatsApp through the owner's Mosend account: routing, parameter extraction, sending.
+
+- `handle_event(event)` is the event consumer (registered in integrations/signals.py). For a
+  routed event it writes one MessageLog per (event, route) and enqueues
+  `integrations.send_whatsapp(message_id)` on commit. It runs in the worker's event fan-out,
+  never in the request that placed the order.
+- `message_send(message_id=)` is what the task runs: lease, render, call Mosend, record.
+- `messages_sweep()` re-enqueues PENDING messages that are due (broker down, worker died).
+
+Parameter values are computed at send time from the event payload and never stored.
+See docs/whatsapp.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils.dateparse import parse_datetime
+
+from nuvlyx.core import crypto
+from nuvlyx.core.events import EVENT_TYPES
+from nuvlyx.core.models import Event, Store
+from nuvlyx.core.timeutil import now
+
+from . import mosend
+from .models import MessageLog, MosendConnection, TemplateRoute
+
+logger = logging.getLogger(__name__)
+
+# Events that concern one customer (the recipient). Product/inventory/webhook events have none.
+ROUTABLE_EVENT_TYPES = (
+    "order.created",
+    "order.completed",
+    "order.refunded",
+    "order.cancelled",
+    "wallet.recharged",
+    "customer.created",
+)
+assert set(ROUTABLE_EVENT_TYPES) <= set(EVENT_TYPES)
+
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
+MAX_PARAMETERS = 10
+LIST_SEPARATOR = ", "
+LEASE = timedelta(seconds=60)  # > the 10 s Mosend timeout + bookkeeping
+DUE_SLACK = timedelta(seconds=2)  # a retry task may arrive a little before next_attempt_at
+SWEEP_GRACE = timedelta(seconds=30)  # leave fresh messages to their own task
+COUNTDOWN_LIMIT = 900  # longer waits are left to the sweeper (no long ETA tasks in the broker)
+
+SKIP_NO_PHONE = "customer has no linked phone"
+SKIP_DISABLED = "connection disabled"
+SKIP_NO_CONNECTION = "no Mosend connection"
+SKIP_NO_CUSTOMER = "customer not found"
+
+
+# --- the documented parameter set -------------------------------------------------------------
+def _s(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _get(data: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _items(data: dict) -> list[dict]:
+    items = data.get("items") if isinstance(data, dict) else None
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _join(values) -> str:
+    return LIST_SEPARATOR.join(v for v in (_s(value).strip() for value in values) if v)
+
+
+def _date(value: Any) -> str:
+    """`2026-06-18T00:00:00.000Z` → `2026-06-18` (UTC); anything unparseable is passed through."""
+    text = _s(value)
+    try:
+        parsed: datetime | None = parse_datetime(text) if text else None
+    except ValueError:
+        parsed = None
+    return parsed.date().isoformat() if parsed else text
+
+
+def _customer(data: dict) -> dict:
+    """The customer object inside an event's data: order.user, wallet.customer, or the customer itself."""
+    for key in ("user", "customer"):
+        value = data.get(key)
+        if isinstance(value, dict):
+            return value
+    return data if "phone" in data or "name" in data else {}
+
+
+class Context:
+    """What an extractor reads: the event type, its data, the store."""
+
+    def __init__(self, *, event_type: str, data: dict, store_name: str):
+        self.event_type = event_type
+        self.data = data if isinstance(data, dict) else {}
+        self.store_name = store_name
+
+
+Extractor = Callable[[Context], str]
+
+# key → (label shown in the admin, extractor). Order here is the order shown in the admin.
+PARAMETERS: dict[str, tuple[str, Extractor]] = {
+    "customer_name": ("Customer name", lambda c: _s(_customer(c.data).get("name"))),
+    "customer_phone": ("Customer phone", lambda c: _s(_customer(c.data).get("phone"))),
+    "store_name": ("Store name", lambda c: c.store_name),
+    "order_number": ("Order number", lambda c: _s(c.data.get("orderNumber"))),
+    "order_status": ("Order status", lambda c: _s(c.data.get("status")) if "orderNumber" in c.data else ""),
+    "order_total": ("Order total", lambda c: _s(c.data.get("totalAmount"))),
+    "order_date": ("Order date", lambda c: _date(c.data.get("createdAt")) if "orderNumber" in c.data else ""),
+    "currency": ("Currency", lambda c: _s(c.data.get("currencyCode") or c.data.get("currency"))),
+    "product_name": ("Product name(s)", lambda c: _join(i.get("productName") for i in _items(c.data))),
+    "sku": ("SKU(s)", lambda c: _join(i.get("sku") for i in _items(c.data))),
+    "credentials": ("Credentials", lambda c: _join(_get(i, "license", "credentials") for i in _items(c.data))),
+    "expiry_date": (
+        "Expiry date(s)",
+        lambda c: _join(_date(_get(i, "license", "expiresAt")) for i in _items(c.data)),
+    ),
+    "post_sale_instructions": (
+        "Post-sale instructions",
+        lambda c: _join(i.get("postSaleInstructions") for i in _items(c.data)),
+    ),
+    "amount": ("Amount (recharge amount; order total for orders)", lambda c: _s(c.data.get("amount"))
+               or _s(c.data.get("totalAmount"))),
+    "new_balance": ("New wallet balance", lambda c: _s(c.data.get("newBalance"))),
+    "reference": ("Recharge reference", lambda c: _s(c.data.get("reference"))),
+}
+PARAMETER_CHOICES = [(key, f"{label} ({key})") for key, (label, _) in PARAMETERS.items()]
+# Values of these parameters are secrets: scrubbed from anything we store (errors, excerpts).
+SECRET_PARAMETERS = frozenset({"credentials"})
+
+_WHITESPACE_RUN = re.compile(r"[ \t\r\n]+")
+
+
+def clean_parameter(value: str) -> str:
+    """WhatsApp template parameters may not contain newlines, tabs or long space runs."""
+    return _WHITESPACE_RUN.sub(" ", value).strip()
+
+
+def extract_parameters(*, keys: list[str], event_type: str, data: dict, store_name: str) -> list[str]:
+    """The template parameters, in order. Missing data → "" (never an exception)."""
+    context = Context(event_type=event_type, data=data, store_name=store_name)
+    values = []
+    for key in keys:
+        entry = PARAMETERS.get(key)
+        try:
+            value = entry[1](context) if entry else ""
+        except Exception:  # defensive: a malformed payload must not stop the send
+            value = ""
+        values.append(clean_parameter(value))
+    return values
+
+
+# --- routes -----------------------------------------------------------------------------------
+def validate_route(*, event_type: str, template_name: str, language: str, parameters: Any) -> None:
+    errors: dict[str, list[str]] = {}
+    if event_type not in ROUTABLE_EVENT_TYPES:
+        errors["event_type"] = [f"Unknown or non-customer event type; choose one of {', '.join(ROUTABLE_EVENT_TYPES)}."]
+    if not (template_name or "").strip():
+        errors["template_name"] = ["The template name is required."]
+    if not LANGUAGE_RE.match(language or ""):
+        errors["language"] = ["A language code such as es, es_CO or en_US."]
+    if not isinstance(parameters, list) or not all(isinstance(p, str) for p in parameters):
+        errors["parameters"] = ["A list of parameter keys."]
+    else:
+        unknown = [p for p in parameters if p not in PARAMETERS]
+        if unknown:
+            errors["parameters"] = [f"Unknown parameter(s): {', '.join(unknown)}; known: {', '.join(PARAMETERS)}."]
+        elif len(parameters) > MAX_PARAMETERS:
+            errors["parameters"] = [f"At most {MAX_PARAMETERS} parameters."]
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- the connection ---------------------------------------------------------------------------
+@transaction.atomic
+def mosend_connection_save(
+    *, store: Store, api_key: str | None, sender: str, enabled: bool, connection: MosendConnection | None = None
+) -> MosendConnection:
+    """Create or update the store's connection. api_key None/"" keeps the stored key."""
+    connection = connection or MosendConnection.objects.for_store(store).first() or MosendConnection(store=store)
+    api_key = (api_key or "").strip()
+    if api_key:
+        connection.api_key_encrypted = crypto.encrypt(api_key)
+        connection.api_key_last4 = api_key[-4:]
+    elif not connection.api_key_encrypted:
+        raise ValidationError({"api_key": ["The Mosend API key is required."]})
+    connection.sender = sender.strip()
+    connection.enabled = enabled
+    connection.save()
+    return connection
+
+
+def connection_api_key(connection: MosendConnection) -> str:
+    return crypto.decrypt(connection.api_key_encrypted)
+
+
+def connection_check(*, connection: MosendConnection) -> mosend.MosendResult:
+    try:
+        api_key = connection_api_key(connection)
+    except crypto.DecryptionError:
+        return mosend.MosendResult(ok=False, error="the stored API key could not be decrypted; enter it again")
+    result = mosend.check_connection(base_url=settings.MOSEND_API_URL, api_key=api_key)
+    if result.error:
+        result = dataclasses.replace(result, error=_scrub(result.error, [api_key]))
+    return result
+
+
+# --- routing (the event consumer) -------------------------------------------------------------
+def _customer_id(event_type: str, data: dict) -> str | None:
+    if event_type.startswith("order."):
+        value = _get(data, "user", "id") or data.get("customerId")
+    elif event_type == "wallet.recharged":
+        value = data.get("customerId") or _get(data, "customer", "id")
+    elif event_type == "customer.created":
+        value = data.get("id")
+    else:
+        value = None
+    return _s(value) or None
+
+
+def _find_customer(store_id, customer_id: str | None):
+    from wallets.models import Customer
+
+    if not customer_id:
+        return None
+    try:
+        return Customer.objects.for_store(store_id).filter(pk=customer_id).first()
+    except (ValueError, ValidationError):  # not a UUID
+        return None
+
+
+def handle_event(event: Event) -> MessageLog | None:
+    """Event consumer: one MessageLog per (event, enabled route). Idempotent."""
+    if event.type not in ROUTABLE_EVENT_TYPES:
+        return None
+    route = TemplateRoute.objects.for_store(event.store_id).filter(event_type=event.type, enabled=True).first()
+    if route is None:
+        return None  # unrouted: nothing to send, nothing to log
+    existing = MessageLog.objects.filter(event=event, route=route).first()
+    if existing is not None:
+        if existing.status == MessageLog.Status.PENDING:
+            transaction.on_commit(lambda: enqueue_send(existing.pk))
+        return existing
+
+    data = (event.payload or {}).get("data") or {}
+    connection = MosendConnection.objects.for_store(event.store_id).first()
+    customer = _find_customer(event.store_id, _customer_id(event.type, data))
+    status, reason = MessageLog.Status.PENDING, ""
+    if connection is None:
+        status, reason = MessageLog.Status.SKIPPED, SKIP_NO_CONNECTION
+    elif not connection.enabled:
+        status, reason = MessageLog.Status.SKIPPED, SKIP_DISABLED
+    elif customer is None:
+        status, reason = MessageLog.Status.SKIPPED, SKIP_NO_CUSTOMER
+    elif customer.phone_linked_at is None or not customer.phone:
+        status, reason = MessageLog.Status.SKIPPED, SKIP_NO_PHONE
+
+    phone = customer.phone if customer is not None and customer.phone_linked_at and customer.phone else ""
+    try:
+        with transaction.atomic():
+            message = MessageLog.objects.create(
+                store_id=event.store_id,
+                event=event,
+                event_type=event.type,
+                customer=customer,
+                route=route,
+                template_name=route.template_name,
+                language=route.language,
+                parameter_keys=list(route.parameters),
+                phone=phone,
+                status=status,
+                reason=reason,
+                next_attempt_at=now() if status == MessageLog.Status.PENDING else None,
+            )
+    except IntegrityError:  # a concurrent dispatch of the same event won the race
+        return MessageLog.objects.filter(event=event, route=route).first()
+    if status == MessageLog.Status.PENDING:
+        transaction.on_commit(lambda: enqueue_send(message.pk))
+    else:
+        logger.info("whatsapp message %s for event %s skipped: %s", message.pk, event.pk, reason)
+    return message
+
+
+def enqueue_send(message_id, countdown: float | None = None) -> None:
+    from .tasks import send_whatsapp
+
+    try:
+        send_whatsapp.apply_async(args=[str(message_id)], countdown=countdown)
+    except Exception:  # broker down: the sweeper re-enqueues due messages
+        logger.warning("could not enqueue whatsapp message %s; the sweeper will retry", message_id)
+
+
+# --- sending ----------------------------------------------------------------------------------
+def retry_delay(attempts: int, retry_after: float | None = None) -> float | None:
+    """Seconds before the next attempt after `attempts` failed ones, or None when out of attempts."""
+    schedule = list(settings.MOSEND_RETRY_SCHEDULE)
+    if attempts > len(schedule):
+        return None
+    delay = float(schedule[attempts - 1]) * random.uniform(1.0, 1.2)  # jitter
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, 24 * 3600.0))
+    return delay
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, "[redacted]")
+    return text[:1000]
+
+
+def _claim(message_id) -> datetime | None:
+    """Lease the message for one attempt; None when it is not ours to send (done, leased, not due)."""
+    current = now()
+    lease = current + LEASE
+    claimed = (
+        MessageLog.objects.filter(pk=message_id, status=MessageLog.Status.PENDING)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=current))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=current + DUE_SLACK))
+        .update(leased_until=lease, attempts=F("attempts") + 1, updated_at=current)
+    )
+    return lease if claimed else None
+
+
+def _finish(message_id, lease: datetime, **fields) -> bool:
+    fields.setdefault("leased_until", None)
+    fields["updated_at"] = now()
+    return bool(MessageLog.objects.filter(pk=message_id, leased_until=lease).update(**fields))
+
+
+def message_send(*, message_id) -> str:
+    """One attempt at sending a PENDING message. Returns its status afterwards (or "not-claimed")."""
+    lease = _claim(message_id)
+    if lease is None:
+        return "not-claimed"
+    message = MessageLog.objects.select_related("store", "event").get(pk=message_id)
+    connection = MosendConnection.objects.for_store(message.store_id).first()
+    if connection is None or not connection.enabled:
+        reason = SKIP_NO_CONNECTION if connection is None else SKIP_DISABLED
+        _finish(message_id, lease, status=MessageLog.Status.SKIPPED, reason=reason, attempts=F("attempts") - 1,
+                next_attempt_at=None)
+        return MessageLog.Status.SKIPPED
+    if message.event is None:
+        _finish(message_id, lease, status=MessageLog.Status.FAILED, reason="the event no longer exists",
+                next_attempt_at=None)
+        return MessageLog.Status.FAILED
+    try:
+        api_key = connection_api_key(connection)
+    except crypto.DecryptionError:
+        _finish(message_id, lease, status=MessageLog.Status.FAILED, next_attempt_at=None,
+                reason="the stored Mosend API key could not be decrypted; enter it again")
+        return MessageLog.Status.FAILED
+
+    data = (message.event.payload or {}).get("data") or {}
+    keys = list(message.parameter_keys)
+    parameters = extract_parameters(keys=keys, event_type=message.event_type, data=data, store_name=message.store.name)
+    secrets = [api_key] + [value for key, value in zip(keys, parameters, strict=True) if key in SECRET_PARAMETERS]
+
+    result = mosend.send_template(
+        base_url=settings.MOSEND_API_URL,
+        api_key=api_key,
+        sender=connection.sender,
+        to=message.phone,
+        template=message.template_name,
+        language=message.language,
+        parameters=parameters,
+    )
+    attempts = message.attempts
+    if result.ok:
+        _finish(message_id, lease, status=MessageLog.Status.SENT, reason="", response_status=result.status,
+                mosend_message_id=result.message_id[:128], sent_at=now(), next_attempt_at=None)
+        logger.info("whatsapp message %s sent (attempt %s, mosend id %s)", message_id, attempts, result.message_id)
+        return MessageLog.Status.SENT
+
+    error = _scrub(result.error, secrets)
+    delay = retry_delay(attempts, result.retry_after) if result.retryable else None
+    if delay is None:
+        reason = error if not result.retryable else f"gave up after {attempts} attempts: {error}"
+        _finish(message_id, lease, status=MessageLog.Status.FAILED, reason=reason, response_status=result.status,
+                next_attempt_at=None)
+        logger.warning("whatsapp message %s failed (attempt %s, status %s)", message_id, attempts, result.status)
+        return MessageLog.Status.FAILED
+
+    next_at = now() + timedelta(seconds=delay)
+    _finish(message_id, lease, reason=error, response_status=result.status, next_attempt_at=next_at)
+    logger.info("whatsapp message %s attempt %s failed (status %s); retrying in %.1fs",
+                message_id, attempts, result.status, delay)
+    if delay <= COUNTDOWN_LIMIT:
+        transaction.on_commit(lambda: enqueue_send(message_id, countdown=delay))
+    return MessageLog.Status.PENDING
+
+
+def messages_sweep(limit: int = 500) -> int:
+    """Re-enqueue PENDING messages that are due and not leased (their task was lost or is far off)."""
+    current = now()
+    ids = list(
+        MessageLog.objects.filter(status=MessageLog.Status.PENDING, next_attempt_at__lte=current - SWEEP_GRACE)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=current))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_id in ids:
+        enqueue_send(message_id)
+    return len(ids)

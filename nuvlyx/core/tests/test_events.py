@@ -1,0 +1,72 @@
+"""The outbox: an event commits with the change that caused it, and fan-out happens after commit."""
+
+import pytest
+from django.db import transaction
+
+from nuvlyx.core import events
+from nuvlyx.core.models import Event
+
+
+def test_emit_writes_the_envelope_in_the_callers_transaction(store, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        event = events.emit(store=store, type="webhook.test", data={"hello": "world"})
+    row = Event.objects.get(pk=event.pk)
+    assert row.payload == {
+        "id": str(event.pk),
+        "type": "webhook.test",
+        "createdAt": row.payload["createdAt"],
+        "storeId": str(store.pk),
+        "data": {"hello": "world"},
+    }
+    assert row.payload["createdAt"].endswith("Z")
+    assert len(callbacks) == 1  # the fan-out is scheduled for after commit, not run inside
+
+
+def test_rolled_back_change_leaves_no_event(store):
+    with pytest.raises(RuntimeError):
+        with transaction.atomic():
+            events.emit(store=store, type="webhook.test", data={})
+            raise RuntimeError("boom")
+    assert not Event.objects.exists()
+
+
+def test_unknown_event_type_is_refused(store):
+    with pytest.raises(ValueError):
+        events.emit(store=store, type="order.exploded", data={})
+
+
+def test_dispatch_runs_handlers_once_and_marks_dispatched(store):
+    calls = []
+    events.register_event_handler("test-recorder", lambda event: calls.append(event.pk))
+    try:
+        event = events.emit(store=store, type="webhook.test", data={})
+        events.dispatch(event.pk)
+        events.dispatch(event.pk)  # already dispatched: no second fan-out
+    finally:
+        events._handlers.pop("test-recorder")
+    assert calls == [event.pk]
+    assert Event.objects.get(pk=event.pk).dispatched_at is not None
+
+
+def test_sweeper_requeues_undispatched_events_on_the_real_broker(store):
+    """Only events older than the grace period and not yet dispatched go back on the queue."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from nuvlyx.celery import app
+    from nuvlyx.core.tasks import sweep_events
+    from nuvlyx.core.timeutil import now
+
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(queue)
+        stale = events.emit(store=store, type="webhook.test", data={})
+        events.emit(store=store, type="webhook.test", data={})  # fresh: its on-commit enqueue is still due
+        done = events.emit(store=store, type="webhook.test", data={})
+        Event.objects.filter(pk__in=[stale.pk, done.pk]).update(created_at=now() - timedelta(minutes=5))
+        Event.objects.filter(pk=done.pk).update(dispatched_at=now())
+        assert sweep_events() == 1
+        message_count = conn.default_channel.queue_declare(queue, passive=True).message_count
+        conn.default_channel.queue_purge(queue)
+    assert message_count == 1

@@ -1,0 +1,31 @@
+"""Input serializers of the orders endpoints (output shapes live in orders.selectors)."""
+
+from rest_framework import serializers
+
+from nuvlyx.api.fields import StrictCharField
+
+from ..models import Order
+from ..services import MAX_ITEMS
+
+
+class OrderItemInputSerializer(serializers.Serializer):
+    variationId = serializers.UUIDField()
+
+
+class OrderCreateInputSerializer(serializers.Serializer):
+    customerId = serializers.UUIDField(required=False, allow_null=True)
+    # Strict E.164 and "linked" are checked by wallets.selectors.customer_resolve (422 / 404).
+    customerPhone = StrictCharField(required=False, allow_null=True, max_length=32, trim_whitespace=False)
+    items = serializers.ListField(
+        child=OrderItemInputSerializer(), min_length=1, max_length=MAX_ITEMS, allow_empty=False
+    )
+    notes = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=2000)
+
+
+class OrderListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Order.Status.values, required=False)
+    userId = serializers.UUIDField(required=False)
+    productId = serializers.UUIDField(required=False)
+    variationId = serializers.UUIDField(required=False)
+    dateFrom = serializers.CharField(required=False)
+    dateTo = serializers.CharField(required=False)

@@ -1,0 +1,93 @@
+"""GET/POST /orders, GET /orders/:id, POST /orders/:id/refund and /cancel."""
+
+from rest_framework.response import Response
+
+from nuvlyx.api.errors import ValidationFailed
+from nuvlyx.api.pagination import paginate_queryset, paginated_response, parse_page
+from nuvlyx.api.views import StoreScopedViewSet
+from nuvlyx.core.money import format_amount
+from nuvlyx.core.timeutil import parse_query_datetime
+
+from ..models import Order
+from ..selectors import order_detail_data, order_detail_queryset, order_list_data, order_list_queryset
+from ..services import order_cancel, order_place, order_refund
+from .serializers import OrderCreateInputSerializer, OrderListQuerySerializer
+
+
+def _list_filters(query_params) -> dict:
+    params = {key: query_params.get(key) for key in OrderListQuerySerializer().fields if query_params.get(key, "")}
+    serializer = OrderListQuerySerializer(data=params)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    filters = {
+        "status": data.get("status"),
+        "user_id": data.get("userId"),
+        "product_id": data.get("productId"),
+        "variation_id": data.get("variationId"),
+    }
+    for name, key in (("dateFrom", "date_from"), ("dateTo", "date_to")):
+        if data.get(name):
+            parsed = parse_query_datetime(data[name])
+            if parsed is None:
+                raise ValidationFailed.field(name, "Must be an ISO 8601 date or date-time.")
+            filters[key] = parsed
+    return filters
+
+
+def _refund_body(result) -> dict:
+    return {
+        "orderId": str(result.order.pk),
+        "orderNumber": result.order.order_number,
+        "status": result.order.status,
+        "refundedAmount": format_amount(result.refunded_amount),
+        "newBalance": format_amount(result.new_balance),
+    }
+
+
+class OrderViewSet(StoreScopedViewSet):
+    queryset = Order.objects.all()
+    read_scope = "orders:read"
+    write_scope = "orders:write"
+    not_found_message = "Order not found"
+
+    def get_store_queryset(self):
+        return order_detail_queryset(store=self.store)
+
+    def list(self, request):
+        filters = _list_filters(request.query_params)
+        page = parse_page(request.query_params)
+        rows, total = paginate_queryset(order_list_queryset(store=self.store, filters=filters), page)
+        return paginated_response([order_list_data(order) for order in rows], page=page, total=total)
+
+    def retrieve(self, request, pk=None):
+        return Response(order_detail_data(self.get_object()))
+
+    def create(self, request):
+        serializer = OrderCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        placed = order_place(
+            store=self.store,
+            customer_id=data.get("customerId"),
+            customer_phone=data.get("customerPhone"),
+            items=[item["variationId"] for item in data["items"]],
+            notes=data.get("notes") or "",
+            actor_token_id=request.auth.pk,
+        )
+        order = placed.order
+        return Response(
+            {
+                "orderId": str(order.pk),
+                "orderNumber": order.order_number,
+                "status": order.status,
+                "totalAmount": format_amount(order.total_amount),
+                "newBalance": format_amount(placed.new_balance),
+            },
+            status=201,
+        )
+
+    def refund(self, request, pk=None):
+        return Response(_refund_body(order_refund(store=self.store, order_id=pk, actor_token_id=request.auth.pk)))
+
+    def cancel(self, request, pk=None):
+        return Response(_refund_body(order_cancel(store=self.store, order_id=pk, actor_token_id=request.auth.pk)))

@@ -1,0 +1,273 @@
+"""The owner's pages for customers and wallets, all scoped to the owner's store.
+
+- Customers: list with tier and balance (one query: tier joined, balance annotated), add/change through
+  wallets.services (so a phone given here is linked exactly as through the API);
+- "Recharge wallet" and "Adjust balance" forms per customer, calling wallets.services;
+- the ledger: read-only everywhere (no add, change or delete).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import F
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from nuvlyx.api.errors import ApiError
+from nuvlyx.core.admin import StoreScopedAdminMixin, user_store_ids
+from nuvlyx.core.models import Store
+from nuvlyx.core.money import MoneyError, format_amount, parse_amount
+from nuvlyx.core.phones import PhoneError, normalize_phone
+
+from . import services
+from .models import Customer, LedgerEntry
+
+
+class CustomerAdminForm(forms.ModelForm):
+    link_phone = forms.BooleanField(
+        required=False, initial=True, label="Phone linked", help_text="A linked phone identifies the customer."
+    )
+
+    class Meta:
+        model = Customer
+        fields = ("store", "name", "email", "phone", "tier")
+
+    request = None  # set by CustomerAdmin.get_form
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["link_phone"].initial = self.instance.phone_linked
+
+    def target_store(self):
+        store = self.cleaned_data.get("store") if "store" in self.fields else None
+        if store is None and self.instance.pk is not None:
+            store = self.instance.store
+        if store is None and self.request is not None:
+            ids = user_store_ids(self.request)
+            store = Store.objects.filter(pk=ids[0]).first() if ids else None
+        return store
+
+    def clean_phone(self):
+        phone = self.cleaned_data.get("phone")
+        if not phone:
+            return None
+        try:
+            return normalize_phone(phone.strip())
+        except PhoneError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        store = self.target_store()
+        if store is None:
+            raise forms.ValidationError("Choose a store.")
+        tier = cleaned.get("tier")
+        if tier is not None and tier.store_id != store.pk:
+            self.add_error("tier", "This price tier belongs to another store.")
+        phone = cleaned.get("phone")
+        if phone and cleaned.get("link_phone"):
+            clash = Customer.objects.filter(store=store, phone=phone, phone_linked_at__isnull=False)
+            if self.instance.pk is not None:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                self.add_error("phone", "Another customer of this store has already linked this phone.")
+        return cleaned
+
+    def validate_constraints(self):
+        """The linked-phone constraint is checked in clean() (the store may be excluded from the form)."""
+
+
+class WalletChangeForm(forms.Form):
+    amount = forms.CharField(max_length=20, help_text='A decimal such as "10000.00" (at most 2 decimals).')
+    note = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    allow_negative = False
+
+    def clean_amount(self):
+        try:
+            return parse_amount(self.cleaned_data["amount"].strip(), allow_negative=self.allow_negative)
+        except MoneyError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class WalletAdjustForm(WalletChangeForm):
+    allow_negative = True
+
+
+@admin.register(Customer)
+class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    form = CustomerAdminForm
+    list_display = ("name", "phone", "phone_linked_flag", "email", "tier", "balance", "created_at", "wallet_links")
+    list_filter = ("tier",)
+    search_fields = ("name", "email", "phone")
+    readonly_fields = ("balance", "phone_linked_at", "created_at", "recent_ledger")
+    list_select_related = ("tier",)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("tier", "store")
+        return qs.annotate(wallet_balance=F("wallet__balance"))
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"request": request})
+
+    def get_fields(self, request, obj=None):
+        fields = ["store", "name", "email", "phone", "link_phone", "tier"]
+        if "store" in self.get_exclude(request, obj):
+            fields.remove("store")
+        if obj is not None:
+            fields += ["balance", "phone_linked_at", "created_at", "recent_ledger"]
+        return fields
+
+    @admin.display(description="Linked", boolean=True)
+    def phone_linked_flag(self, obj):
+        return obj.phone_linked
+
+    @admin.display(description="Balance", ordering="wallet_balance")
+    def balance(self, obj):
+        if hasattr(obj, "wallet_balance"):
+            value = obj.wallet_balance
+        else:
+            value = services.wallet_balance_at(customer=obj) if obj.pk else None
+        return f"{format_amount(value or 0)} {obj.store.currency}"
+
+    @admin.display(description="Wallet")
+    def wallet_links(self, obj):
+        return format_html(
+            '<a href="{}">Recharge</a> · <a href="{}">Adjust</a> · <a href="{}">Ledger</a>',
+            reverse("admin:wallets_customer_recharge", args=[obj.pk]),
+            reverse("admin:wallets_customer_adjust", args=[obj.pk]),
+            reverse("admin:wallets_ledgerentry_changelist") + f"?wallet__customer__id__exact={obj.pk}",
+        )
+
+    @admin.display(description="Latest ledger entries")
+    def recent_ledger(self, obj):
+        entries = LedgerEntry.objects.filter(wallet_id=obj.pk).order_by("-created_at", "-id")[:20]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (e.created_at.strftime("%Y-%m-%d %H:%M:%S"), e.kind, format_amount(e.amount),
+                 format_amount(e.balance_after), e.note or e.reference)
+                for e in entries
+            ),
+        )
+        return format_html(
+            "<table><tr><th>When</th><th>Type</th><th>Amount</th><th>Balance after</th><th>Note</th></tr>{}</table>",
+            rows,
+        )
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            original = Customer.objects.select_related("store", "tier").get(pk=obj.pk)
+            customer = services.customer_update(
+                customer=original, name=data["name"], email=data.get("email") or "", phone=data.get("phone"),
+                tier=data.get("tier"), link_phone=bool(data.get("link_phone")),
+            )
+            services.wallet_ensure(customer=customer)
+        else:
+            customer = services.customer_create(
+                store=form.target_store(), name=data["name"], email=data.get("email") or "",
+                phone=data.get("phone"), tier=data.get("tier"), link_phone=bool(data.get("link_phone")),
+            )
+        obj.pk = customer.pk
+        obj.store_id = customer.store_id
+        obj.phone_linked_at = customer.phone_linked_at
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        pass  # no many-to-many fields; the service saved everything
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a customer's ledger is kept forever
+
+    # --- wallet forms ---------------------------------------------------------------------------
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/recharge/", view(self.recharge_view), name="wallets_customer_recharge"),
+            path("<path:object_id>/adjust/", view(self.adjust_view), name="wallets_customer_adjust"),
+            *super().get_urls(),
+        ]
+
+    def recharge_view(self, request, object_id):
+        return self._wallet_view(request, object_id, WalletChangeForm, "Recharge wallet", services.wallet_recharge)
+
+    def adjust_view(self, request, object_id):
+        return self._wallet_view(request, object_id, WalletAdjustForm, "Adjust balance", services.wallet_adjust)
+
+    def _wallet_view(self, request, object_id, form_class, title, service):
+        customer = self.get_object(request, unquote(object_id))
+        if customer is None:
+            raise Http404("Customer not found")
+        if not self.has_change_permission(request, customer):
+            raise PermissionDenied
+        form = form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = service(
+                    customer=customer, amount=form.cleaned_data["amount"], note=form.cleaned_data["note"],
+                    actor_user=request.user,
+                )
+            except ApiError as exc:
+                form.add_error("amount", exc.message)
+            else:
+                self.message_user(
+                    request,
+                    f"{title}: {format_amount(entry.amount)} for {customer.name}. "
+                    f"New balance: {format_amount(entry.balance_after)} {customer.store.currency}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:wallets_customer_change", args=[customer.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{title}: {customer.name}",
+            "opts": self.opts,
+            "original": customer,
+            "form": form,
+            "balance": self.balance(customer),
+        }
+        return TemplateResponse(request, "admin/wallets/wallet_change.html", context)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    """The ledger, read-only: entries are append-only (model, admin and a database trigger)."""
+
+    list_display = ("created_at", "customer_name", "kind", "amount", "balance_after", "reference", "note", "actor")
+    list_filter = ("kind",)
+    search_fields = ("wallet__customer__name", "wallet__customer__phone", "reference", "note")
+    list_select_related = ("wallet__customer", "actor_user")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Customer", ordering="wallet__customer__name")
+    def customer_name(self, obj):
+        return obj.wallet.customer.name
+
+    @admin.display(description="By")
+    def actor(self, obj):
+        if obj.actor_user_id:
+            return str(obj.actor_user)
+        if obj.actor_token_id:
+            return f"API token {str(obj.actor_token_id)[:8]}"
+        return "system"
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup == "wallet__customer__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}

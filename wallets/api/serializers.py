@@ -1,0 +1,47 @@
+"""Input serializers of the customers and wallet endpoints (output is rendered by services.customer_payload)."""
+
+from rest_framework import serializers
+
+from nuvlyx.api.fields import E164PhoneField, MoneyField, StrictCharField
+
+
+class StrictEmailField(serializers.EmailField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """DRF would turn an integer into a UUID; ids are strings."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class CustomerCreateInput(serializers.Serializer):
+    name = StrictCharField(max_length=200, trim_whitespace=True)
+    email = StrictEmailField(max_length=254, required=False, allow_blank=True, allow_null=True)
+    phone = E164PhoneField(required=False, allow_null=True)
+    tierId = StrictUUIDField(required=False, allow_null=True)
+
+
+class CustomerUpdateInput(serializers.Serializer):
+    name = StrictCharField(max_length=200, trim_whitespace=True, required=False)
+    email = StrictEmailField(max_length=254, required=False, allow_blank=True, allow_null=True)
+    phone = E164PhoneField(required=False, allow_null=True)
+    tierId = StrictUUIDField(required=False, allow_null=True)
+
+
+class CustomerListQuery(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    phone = E164PhoneField(required=False)
+    tierId = StrictUUIDField(required=False)
+
+
+class RechargeInput(serializers.Serializer):
+    amount = MoneyField()
+    reference = StrictCharField(max_length=120, required=False, allow_blank=True, allow_null=True)
+    note = StrictCharField(max_length=500, required=False, allow_blank=True, allow_null=True)

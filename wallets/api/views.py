@@ -1,0 +1,139 @@
+"""Customers and wallets endpoints (API.md §2 "Customers and wallets", §3). Thin: parse → service → render."""
+
+from rest_framework.response import Response
+
+from nuvlyx.api.pagination import paginate_queryset, paginated_response, parse_page
+from nuvlyx.api.views import StoreScopedAPIView
+from nuvlyx.core.money import format_amount
+from nuvlyx.core.timeutil import format_datetime
+from wallets import selectors, services
+from wallets.models import Customer, LedgerEntry
+
+from .serializers import CustomerCreateInput, CustomerListQuery, CustomerUpdateInput, RechargeInput
+
+
+def _valid(serializer_class, data, **kwargs):
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class CustomerLookupMixin:
+    """Resolves the customer of the path: `<id:pk>` or a linked `<phone>` (raw + or %2B)."""
+
+    def get_customer(self) -> Customer:
+        if "pk" in self.kwargs:
+            return selectors.customer_get(store=self.store, customer_id=self.kwargs["pk"])
+        return selectors.customer_by_linked_phone(store=self.store, phone=self.kwargs["phone"])
+
+
+def wallet_payload(customer: Customer) -> dict:
+    wallet = selectors.wallet_get(customer=customer)
+    return {
+        "customerId": str(customer.pk),
+        "balance": format_amount(wallet.balance if wallet else 0),
+        "currency": customer.store.currency,
+        "updatedAt": format_datetime(wallet.updated_at if wallet else customer.created_at),
+    }
+
+
+def transaction_payload(entry: LedgerEntry) -> dict:
+    return {
+        "id": str(entry.pk),
+        "type": entry.kind,
+        "amount": format_amount(entry.amount),
+        "balanceAfter": format_amount(entry.balance_after),
+        "reference": entry.reference or None,
+        "note": entry.note or None,
+        "orderId": str(entry.order_id) if entry.order_id else None,
+        "createdAt": format_datetime(entry.created_at),
+    }
+
+
+class CustomerListView(StoreScopedAPIView):
+    """GET /customers (paginated; search, phone, tierId) and POST /customers."""
+
+    read_scope = "customers:read"
+    write_scope = "customers:write"
+
+    def get(self, request):
+        page = parse_page(request.query_params)
+        query = _valid(CustomerListQuery, {k: request.query_params.get(k) for k in request.query_params})
+        qs = selectors.customer_list(
+            store=self.store, search=query.get("search"), phone=query.get("phone"), tier_id=query.get("tierId")
+        )
+        rows, total = paginate_queryset(qs, page)
+        return paginated_response([services.customer_payload(c) for c in rows], page=page, total=total)
+
+    def post(self, request):
+        data = _valid(CustomerCreateInput, request.data)
+        tier = None
+        if data.get("tierId") is not None:
+            tier = selectors.price_tier_get(store=self.store, tier_id=data["tierId"])
+        customer = services.customer_create(
+            store=self.store, name=data["name"], email=data.get("email") or "", phone=data.get("phone"), tier=tier
+        )
+        return Response(services.customer_payload(customer), status=201)
+
+
+class CustomerDetailView(CustomerLookupMixin, StoreScopedAPIView):
+    """GET /customers/:id, PATCH /customers/:id, GET /customers/by-phone/:phone."""
+
+    read_scope = "customers:read"
+    write_scope = "customers:write"
+
+    def get(self, request, **kwargs):
+        return Response(services.customer_payload(self.get_customer()))
+
+    def patch(self, request, **kwargs):
+        customer = self.get_customer()
+        data = _valid(CustomerUpdateInput, request.data)
+        changes = {}
+        for field in ("name", "email", "phone"):
+            if field in data:
+                changes[field] = data[field]
+        if "tierId" in data:
+            tier_id = data["tierId"]
+            changes["tier"] = None if tier_id is None else selectors.price_tier_get(store=self.store, tier_id=tier_id)
+        customer = services.customer_update(customer=customer, **changes)
+        return Response(services.customer_payload(customer))
+
+
+class WalletView(CustomerLookupMixin, StoreScopedAPIView):
+    """GET /customers/:id/wallet and GET /customers/by-phone/:phone/wallet."""
+
+    read_scope = "wallet:read"
+
+    def get(self, request, **kwargs):
+        return Response(wallet_payload(self.get_customer()))
+
+
+class WalletRechargeView(CustomerLookupMixin, StoreScopedAPIView):
+    """POST /customers/:id/wallet/recharge and POST /customers/by-phone/:phone/wallet/recharge."""
+
+    write_scope = "wallet:write"
+
+    def post(self, request, **kwargs):
+        customer = self.get_customer()
+        data = _valid(RechargeInput, request.data)
+        entry = services.wallet_recharge(
+            customer=customer,
+            amount=data["amount"],
+            reference=data.get("reference") or "",
+            note=data.get("note") or "",
+            actor_token_id=request.auth.pk,
+        )
+        payload = services.recharge_payload(customer=customer, entry=entry, currency=customer.store.currency)
+        return Response(payload, status=201)
+
+
+class WalletTransactionsView(CustomerLookupMixin, StoreScopedAPIView):
+    """GET /customers/:id/wallet/transactions (paginated, newest first)."""
+
+    read_scope = "wallet:read"
+
+    def get(self, request, **kwargs):
+        page = parse_page(request.query_params)
+        customer = self.get_customer()
+        rows, total = paginate_queryset(selectors.wallet_entries(customer=customer), page)
+        return paginated_response([transaction_payload(e) for e in rows], page=page, total=total)
