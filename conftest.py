@@ -79,21 +79,29 @@ class ApiClient:
     def get(self, path: str, params: dict | None = None, headers: dict | None = None):
         return self.client.get(API + path, params or {}, **self._headers(headers))
 
-    def post(self, path: str, body=None, headers: dict | None = None, raw: bytes | str | None = None,
-             content_type: str = "application/json"):
+    def post(
+        self,
+        path: str,
+        body=None,
+        headers: dict | None = None,
+        raw: bytes | str | None = None,
+        content_type: str = "application/json",
+    ):
         data = raw if raw is not None else json.dumps(body if body is not None else {})
         return self.client.post(API + path, data=data, content_type=content_type, **self._headers(headers))
 
     def patch(self, path: str, body=None, headers: dict | None = None):
-        return self.client.patch(API + path, data=json.dumps(body or {}), content_type="application/json",
-                                 **self._headers(headers))
+        return self.client.patch(
+            API + path, data=json.dumps(body or {}), content_type="application/json", **self._headers(headers)
+        )
 
     def delete(self, path: str, headers: dict | None = None):
         return self.client.delete(API + path, **self._headers(headers))
 
     def put(self, path: str, body=None, headers: dict | None = None):
-        return self.client.put(API + path, data=json.dumps(body or {}), content_type="application/json",
-                               **self._headers(headers))
+        return self.client.put(
+            API + path, data=json.dumps(body or {}), content_type="application/json", **self._headers(headers)
+        )
 
 
 @pytest.fixture
@@ -195,12 +203,31 @@ def live_server_proc(transactional_db, tmp_path):
 
     def _start(workers: int = 2, threads: int = 8, **env) -> LiveServer:
         port = free_port()
-        log = open(tmp_path / f"gunicorn-{port}.log", "wb")  # noqa: SIM115
+        log = open(tmp_path / f"gunicorn-{port}.log", "wb")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "nuvlyx.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-             "--timeout", "60", "--graceful-timeout", "5"],
-            cwd=BASE_DIR, env=subprocess_env(**env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "nuvlyx.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--worker-class",
+                "gthread",
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+            ],
+            cwd=BASE_DIR,
+            env=subprocess_env(**env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_for_port(port, proc)
         server = LiveServer(port, proc)
@@ -245,12 +272,32 @@ def celery_worker_proc(transactional_db, tmp_path):
     workers: list[WorkerProcess] = []
 
     def _spawn(**env):
-        log = open(tmp_path / f"celery-{len(workers)}-{time.time():.0f}.log", "ab")  # noqa: SIM115
+        log = open(tmp_path / f"celery-{len(workers)}-{time.time():.0f}.log", "ab")
         return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "nuvlyx", "worker", "--loglevel", "INFO", "--pool", "prefork",
-             "--concurrency", "2", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
-            cwd=BASE_DIR, env=subprocess_env(**env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "nuvlyx",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-Q",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+            ],
+            cwd=BASE_DIR,
+            env=subprocess_env(**env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def _make(**env) -> WorkerProcess:

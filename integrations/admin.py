@@ -32,8 +32,18 @@ class ApiTokenAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("name", "prefix")
     actions = ["revoke_selected"]
     readonly_fields = ("prefix", "scope_list", "created_by", "created_at", "last_used_at", "revoked_at", "status")
-    fields = ("name", "prefix", "scope_list", "rate_limit_per_minute", "expires_at", "created_by", "created_at",
-              "last_used_at", "revoked_at", "status")
+    fields = (
+        "name",
+        "prefix",
+        "scope_list",
+        "rate_limit_per_minute",
+        "expires_at",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+        "status",
+    )
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -101,8 +111,6 @@ class ApiTokenAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
 
 
-
-
 # --- Settings → WhatsApp (Mosend) (docs/whatsapp.md) -----------------------------------------
 
 
@@ -166,7 +174,7 @@ class MosendConnectionAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         url = reverse("admin:integrations_mosendconnection_test", args=[obj.pk])
         return format_html(
             '<button type="submit" class="button" formaction="{}" formmethod="post" name="_test_connection">'
-            "Test connection</button> <span class=\"help\">Calls Mosend with the saved key.</span>",
+            'Test connection</button> <span class="help">Calls Mosend with the saved key.</span>',
             url,
         )
 
@@ -278,14 +286,37 @@ class TemplateRouteAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(MessageLog)
 class MessageLogAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "event_type", "template_name", "phone", "status", "attempts", "reason",
-                    "mosend_message_id")
+    list_display = (
+        "created_at",
+        "event_type",
+        "template_name",
+        "phone",
+        "status",
+        "attempts",
+        "reason",
+        "mosend_message_id",
+    )
     list_filter = ("status", "event_type")
     search_fields = ("phone", "template_name", "mosend_message_id")
     list_select_related = ()
-    fields = ("event_type", "event_id", "customer", "template_name", "language", "parameter_keys", "phone",
-              "status", "reason", "response_status", "mosend_message_id", "attempts", "next_attempt_at",
-              "created_at", "updated_at", "sent_at")
+    fields = (
+        "event_type",
+        "event_id",
+        "customer",
+        "template_name",
+        "language",
+        "parameter_keys",
+        "phone",
+        "status",
+        "reason",
+        "response_status",
+        "mosend_message_id",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+        "sent_at",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, *args):

@@ -172,9 +172,7 @@ IDEMPOTENCY_IN_FLIGHT_TIMEOUT = timedelta(seconds=env.int("IDEMPOTENCY_IN_FLIGHT
 WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=False)
 WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=False)
 # Retry schedule in seconds after each failed attempt (API.md). Tests may shorten it by env.
-WEBHOOK_RETRY_SCHEDULE = env.list(
-    "WEBHOOK_RETRY_SCHEDULE", cast=int, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
-)
+WEBHOOK_RETRY_SCHEDULE = env.list("WEBHOOK_RETRY_SCHEDULE", cast=int, default=[5, 300, 1800, 7200, 18000, 36000, 36000])
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 # --- webhooks (owned by the webhooks app) ---------------------------------------------------
 # In-flight lease of a delivery: longer than CELERY_TASK_TIME_LIMIT, so a live attempt is never

@@ -11,7 +11,7 @@ urlpatterns = [
 ]
 
 
-def handler404(request, exception=None):  # noqa: ARG001
+def handler404(request, exception=None):
     if request.path.startswith("/api/"):
         return json_error(404, "Route not found", "not_found")
     from django.views.defaults import page_not_found

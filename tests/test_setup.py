@@ -28,16 +28,23 @@ def test_check_deploy_is_clean_with_production_values():
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
     }
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
 
 def test_production_refuses_to_start_without_secrets():
     env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "nuvlyx.settings", "DEBUG": "false"}
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=BASE_DIR, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 
@@ -51,11 +58,20 @@ def test_make_run_on_a_fresh_clone_serves_docs_and_guards_the_api(tmp_path):
     venv = Path(sys.executable).parent.parent
     (venv / ".installed").touch(exist_ok=True)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_", "DEBUG",
-                                                                    "SECRET_KEY", "NUVLYX_", "CELERY_"))}
-    log = open(tmp_path / "make-run.log", "w+")  # noqa: SIM115
-    proc = subprocess.Popen(["make", "run", f"VENV={venv}", f"PORT={port}"], cwd=clone, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_", "DEBUG", "SECRET_KEY", "NUVLYX_", "CELERY_"))
+    }
+    log = open(tmp_path / "make-run.log", "w+")
+    proc = subprocess.Popen(
+        ["make", "run", f"VENV={venv}", f"PORT={port}"],
+        cwd=clone,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

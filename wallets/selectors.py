@@ -36,8 +36,9 @@ def customer_by_linked_phone(*, store, phone: str, field: str = "phone") -> Cust
     return customer
 
 
-def customer_resolve(*, store, customer_id: UUID | None, customer_phone: str | None,
-                     required: bool = True) -> Customer | None:
+def customer_resolve(
+    *, store, customer_id: UUID | None, customer_phone: str | None, required: bool = True
+) -> Customer | None:
     """customerId xor customerPhone (API.md). Both → 400; neither → 400 when required, else None."""
     if customer_id is not None and customer_phone is not None:
         raise ApiError("Send either customerId or customerPhone, not both", status=400, code="bad_request")
@@ -50,8 +51,9 @@ def customer_resolve(*, store, customer_id: UUID | None, customer_phone: str | N
     return None
 
 
-def customer_list(*, store, search: str | None = None, phone: str | None = None,
-                  tier_id: UUID | None = None) -> QuerySet[Customer]:
+def customer_list(
+    *, store, search: str | None = None, phone: str | None = None, tier_id: UUID | None = None
+) -> QuerySet[Customer]:
     """GET /customers: newest first, tier joined (constant query count)."""
     qs = Customer.objects.for_store(store).select_related("tier").order_by("-created_at", "-id")
     if search:
@@ -79,6 +81,4 @@ def wallet_get(*, customer: Customer) -> Wallet | None:
 
 def wallet_entries(*, customer: Customer) -> QuerySet[LedgerEntry]:
     """A customer's ledger, newest first."""
-    return LedgerEntry.objects.filter(store_id=customer.store_id, wallet_id=customer.pk).order_by(
-        "-created_at", "-id"
-    )
+    return LedgerEntry.objects.filter(store_id=customer.store_id, wallet_id=customer.pk).order_by("-created_at", "-id")

@@ -157,8 +157,12 @@ def _append(
             f"{format_amount(-amount)} needed. Recharge the wallet and retry."
         )
     if new_balance > MAX_BALANCE:
-        raise ApiError("The wallet balance would exceed its maximum", status=422, code="validation_error",
-                       errors=[{"field": "amount", "message": "The resulting balance is too large."}])
+        raise ApiError(
+            "The wallet balance would exceed its maximum",
+            status=422,
+            code="validation_error",
+            errors=[{"field": "amount", "message": "The resulting balance is too large."}],
+        )
     entry = LedgerEntry.objects.create(
         store_id=wallet.store_id,
         wallet=wallet,
@@ -202,12 +206,21 @@ def wallet_recharge(
 ) -> LedgerEntry:
     """Credit a wallet (RECHARGE, or a positive ADJUSTMENT from the admin). Emits wallet.recharged."""
     if amount <= 0:
-        raise ApiError("Amount must be greater than zero", status=422, code="validation_error",
-                       errors=[{"field": "amount", "message": "Must be greater than zero."}])
+        raise ApiError(
+            "Amount must be greater than zero",
+            status=422,
+            code="validation_error",
+            errors=[{"field": "amount", "message": "Must be greater than zero."}],
+        )
     wallet = wallet_lock(customer=customer)
     entry = _append(
-        wallet=wallet, kind=kind, amount=amount, reference=reference, note=note,
-        actor_token_id=actor_token_id, actor_user=actor_user,
+        wallet=wallet,
+        kind=kind,
+        amount=amount,
+        reference=reference,
+        note=note,
+        actor_token_id=actor_token_id,
+        actor_user=actor_user,
     )
     data = recharge_payload(customer=customer, entry=entry, currency=customer.store.currency)
     data.update(
@@ -237,8 +250,13 @@ def wallet_debit(
         raise ValueError("debit amount must be positive")
     wallet = wallet_lock(customer=customer)
     return _append(
-        wallet=wallet, kind=kind, amount=-amount, order_id=order_id, note=note,
-        actor_token_id=actor_token_id, actor_user=actor_user,
+        wallet=wallet,
+        kind=kind,
+        amount=-amount,
+        order_id=order_id,
+        note=note,
+        actor_token_id=actor_token_id,
+        actor_user=actor_user,
     )
 
 
@@ -257,8 +275,13 @@ def wallet_refund(
         raise ValueError("refund amount must be positive")
     wallet = wallet_lock(customer=customer)
     return _append(
-        wallet=wallet, kind=LedgerEntry.Kind.REFUND, amount=amount, order_id=order_id, note=note,
-        actor_token_id=actor_token_id, actor_user=actor_user,
+        wallet=wallet,
+        kind=LedgerEntry.Kind.REFUND,
+        amount=amount,
+        order_id=order_id,
+        note=note,
+        actor_token_id=actor_token_id,
+        actor_user=actor_user,
     )
 
 
@@ -277,8 +300,13 @@ def wallet_adjust(
         raise ValueError("adjustment amount must not be zero")
     wallet = wallet_lock(customer=customer)
     return _append(
-        wallet=wallet, kind=LedgerEntry.Kind.ADJUSTMENT, amount=amount, reference=reference, note=note,
-        actor_token_id=actor_token_id, actor_user=actor_user,
+        wallet=wallet,
+        kind=LedgerEntry.Kind.ADJUSTMENT,
+        amount=amount,
+        reference=reference,
+        note=note,
+        actor_token_id=actor_token_id,
+        actor_user=actor_user,
     )
 
 

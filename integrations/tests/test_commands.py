@@ -28,8 +28,9 @@ def test_create_store_prints_uuid_last_and_creates_owner(db):
     assert StoreMember.objects.filter(store=store, user__username="o@example.com", role="owner").exists()
 
 
-@pytest.mark.parametrize("args", [["shop1", "--name", "X"], ["bad slug!", "--name", "X"],
-                                  ["shop2", "--name", "X", "--currency", "pesos"]])
+@pytest.mark.parametrize(
+    "args", [["shop1", "--name", "X"], ["bad slug!", "--name", "X"], ["shop2", "--name", "X", "--currency", "pesos"]]
+)
 def test_create_store_bad_arguments(db, args):
     run("create_store", "shop1", "--name", "Shop One")
     with pytest.raises(CommandError):
@@ -38,8 +39,9 @@ def test_create_store_bad_arguments(db, args):
 
 
 def test_create_token_prints_only_the_token(store):
-    out = run("create_token", store.slug, "--name", "bot", "--scopes", "orders:read,wallet:write",
-              "--expires-in-days", "30")
+    out = run(
+        "create_token", store.slug, "--name", "bot", "--scopes", "orders:read,wallet:write", "--expires-in-days", "30"
+    )
     assert out.endswith("\n") and out.count("\n") == 1
     plaintext = out.strip()
     assert tokens.is_well_formed(plaintext)
@@ -54,10 +56,15 @@ def test_create_token_all_scopes(store):
     assert ApiToken.objects.get(token_hash=tokens.hash_token(plaintext)).scopes == list(SCOPES)
 
 
-@pytest.mark.parametrize("args", [["nope", "--name", "x", "--all-scopes"],
-                                  ["acme", "--name", "x", "--scopes", "orders:read,orders:destroy"],
-                                  ["acme", "--name", "x", "--scopes", ""],
-                                  ["acme", "--name", "x", "--all-scopes", "--expires-in-days", "0"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["nope", "--name", "x", "--all-scopes"],
+        ["acme", "--name", "x", "--scopes", "orders:read,orders:destroy"],
+        ["acme", "--name", "x", "--scopes", ""],
+        ["acme", "--name", "x", "--all-scopes", "--expires-in-days", "0"],
+    ],
+)
 def test_create_token_bad_arguments(store, args):
     with pytest.raises(CommandError):
         run("create_token", *args)
@@ -77,8 +84,13 @@ def test_revoke_token(store):
 
 def test_bad_arguments_exit_non_zero_with_stderr(db):
     """The real process: scripts see a non-zero exit and a message on stderr, nothing on stdout."""
-    result = subprocess.run([sys.executable, "manage.py", "create_token", "no-such-store", "--name", "x",
-                             "--all-scopes"], capture_output=True, text=True, timeout=60, env=subprocess_env())
+    result = subprocess.run(
+        [sys.executable, "manage.py", "create_token", "no-such-store", "--name", "x", "--all-scopes"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(),
+    )
     assert result.returncode != 0
     assert "unknown store" in result.stderr
     assert result.stdout == ""

@@ -43,7 +43,12 @@ def test_created_token_is_shown_once_and_works(client, owner_a):
     client.force_login(user_a)
     response = client.post(
         "/admin/integrations/apitoken/add/",
-        {"name": "whatsapp-bot", "scopes": ["orders:read", "orders:write"], "expires_at": "", "rate_limit_per_minute": ""},
+        {
+            "name": "whatsapp-bot",
+            "scopes": ["orders:read", "orders:write"],
+            "expires_at": "",
+            "rate_limit_per_minute": "",
+        },
     )
     assert response.status_code == 200, response.content[:2000]
     page = response.content.decode()
@@ -66,8 +71,9 @@ def test_owner_can_revoke(client, owner_a):
     store_a, user_a = owner_a
     token, plaintext = api_token_create(store=store_a, name="bot", scopes=["orders:read"])
     client.force_login(user_a)
-    response = client.post("/admin/integrations/apitoken/",
-                           {"action": "revoke_selected", "_selected_action": [str(token.pk)]})
+    response = client.post(
+        "/admin/integrations/apitoken/", {"action": "revoke_selected", "_selected_action": [str(token.pk)]}
+    )
     assert response.status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None

@@ -26,9 +26,7 @@ NOT_STORED_CODES = {"bad_request", "invalid_pagination"}
 
 def validate_key(raw: str) -> str:
     if not (1 <= len(raw) <= 255) or any(not (0x20 < ord(ch) < 0x7F) for ch in raw):
-        raise ApiError(
-            "Idempotency-Key must be 1-255 printable ASCII characters", status=400, code="bad_request"
-        )
+        raise ApiError("Idempotency-Key must be 1-255 printable ASCII characters", status=400, code="bad_request")
     return raw
 
 
@@ -121,4 +119,4 @@ def purge_expired() -> int:
     return deleted
 
 
-__all__ = ["HEADER", "Claim", "claim", "complete", "release", "fingerprint", "validate_key", "is_storable"]
+__all__ = ["HEADER", "Claim", "claim", "complete", "fingerprint", "is_storable", "release", "validate_key"]

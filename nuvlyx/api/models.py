@@ -23,3 +23,6 @@ class IdempotencyKey(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "key"], name="api_idempotency_store_key")]
         indexes = [models.Index(fields=["created_at"], name="api_idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.state})"

@@ -29,7 +29,7 @@ def parse_amount(value: object, *, allow_zero: bool = False, allow_negative: boo
     JSON numbers arrive as Decimal (the parser never makes floats) carrying their literal text.
     """
     if isinstance(value, bool) or value is None:
-        raise MoneyError("Must be a decimal string such as \"10000.00\".")
+        raise MoneyError('Must be a decimal string such as "10000.00".')
     if isinstance(value, int):
         literal = str(value)
     elif isinstance(value, Decimal):
@@ -37,11 +37,11 @@ def parse_amount(value: object, *, allow_zero: bool = False, allow_negative: boo
     elif isinstance(value, str):
         literal = value.strip()
         if literal != value or not literal:
-            raise MoneyError("Must be a decimal string such as \"10000.00\".")
+            raise MoneyError('Must be a decimal string such as "10000.00".')
     elif isinstance(value, float):
-        raise MoneyError("Must be a decimal string such as \"10000.00\"; floats are not accepted.")
+        raise MoneyError('Must be a decimal string such as "10000.00"; floats are not accepted.')
     else:
-        raise MoneyError("Must be a decimal string such as \"10000.00\".")
+        raise MoneyError('Must be a decimal string such as "10000.00".')
     if not _PLAIN_DECIMAL.match(literal):
         raise MoneyError("Must be a plain decimal number (no exponent, NaN or Infinity).")
     try:

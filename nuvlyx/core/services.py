@@ -7,8 +7,9 @@ from .models import Store, StoreMember
 
 
 @transaction.atomic
-def store_create(*, slug: str, name: str, currency: str = "COP", owner_email: str | None = None,
-                 owner_password: str | None = None) -> Store:
+def store_create(
+    *, slug: str, name: str, currency: str = "COP", owner_email: str | None = None, owner_password: str | None = None
+) -> Store:
     store = Store(slug=slug, name=name, currency=currency)
     store.full_clean()
     store.save()

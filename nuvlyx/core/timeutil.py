@@ -1,6 +1,6 @@
 """Time helpers: the API's timestamps have millisecond precision, so storage does too."""
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from django.utils import timezone as dj_timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -19,7 +19,7 @@ def format_datetime(value: datetime | None) -> str | None:
     """`2026-05-18T14:30:00.000Z`."""
     if value is None:
         return None
-    value = value.astimezone(timezone.utc)
+    value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
@@ -40,7 +40,7 @@ def parse_query_datetime(raw: str) -> datetime | None:
             return None
         if day is None:
             return None
-        return datetime.combine(day, time.min, tzinfo=timezone.utc)
+        return datetime.combine(day, time.min, tzinfo=UTC)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed

@@ -55,8 +55,9 @@ def test_revoked_token_is_401(client, store, valid_token):
 
 
 def test_expired_token_is_401(client, store):
-    _, plaintext = api_token_create(store=store, name="old", scopes=["products:read"],
-                                    expires_at=now() - timedelta(seconds=1))
+    _, plaintext = api_token_create(
+        store=store, name="old", scopes=["products:read"], expires_at=now() - timedelta(seconds=1)
+    )
     assert_error(_get(client, f"Bearer {plaintext}"), 401, "unauthorized")
 
 
@@ -90,7 +91,7 @@ def test_token_format_and_entropy(store):
 
 def test_no_token_plaintext_anywhere_in_the_database(store):
     _, plaintext = api_token_create(store=store, name="t", scopes=["products:read"])
-    secret_part = plaintext[len("nvl_live_"):]
+    secret_part = plaintext[len("nvl_live_") :]
     with connection.cursor() as cursor:
         cursor.execute("SELECT row_to_json(t)::text FROM integrations_apitoken t")
         rows = [r[0] for r in cursor.fetchall()]

@@ -53,15 +53,17 @@ def test_413_with_idempotency_key_too(api):
 
 
 def test_415_body_not_json(api):
-    assert_error(api.post("/echo", raw="amount=1", content_type="application/x-www-form-urlencoded"), 415,
-                 "unsupported_media_type")
+    assert_error(
+        api.post("/echo", raw="amount=1", content_type="application/x-www-form-urlencoded"),
+        415,
+        "unsupported_media_type",
+    )
     assert_error(api.post("/echo", raw="amount", content_type="text/plain"), 415, "unsupported_media_type")
 
 
 @pytest.mark.parametrize(
     "amount",
-    ["0", "0.00", "-1.00", "1.001", "1e3", "NaN", "Infinity", "abc", "", " 1.00", True, None, [], {},
-     "10000000000.00"],
+    ["0", "0.00", "-1.00", "1.001", "1e3", "NaN", "Infinity", "abc", "", " 1.00", True, None, [], {}, "10000000000.00"],
 )
 def test_422_bad_amounts_name_the_field(api, amount):
     body = assert_error(api.post("/echo", {"amount": amount}), 422, "validation_error")
@@ -69,24 +71,51 @@ def test_422_bad_amounts_name_the_field(api, amount):
     assert body["message"].startswith("Validation failed")
 
 
-@pytest.mark.parametrize("raw", ['{"amount": 1.001}', '{"amount": 1e3}', '{"amount": NaN}', '{"amount": -Infinity}',
-                                 '{"amount": 0}', '{"amount": -5}'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"amount": 1.001}',
+        '{"amount": 1e3}',
+        '{"amount": NaN}',
+        '{"amount": -Infinity}',
+        '{"amount": 0}',
+        '{"amount": -5}',
+    ],
+)
 def test_422_bad_json_number_amounts(api, raw):
     body = assert_error(api.post("/echo", raw=raw), 422, "validation_error")
     assert body["errors"][0]["field"] == "amount"
 
 
-@pytest.mark.parametrize("raw,expected", [('{"amount": 10000.5}', "10000.50"), ('{"amount": 7}', "7.00"),
-                                          ('{"amount": "9999999999.99"}', "9999999999.99"),
-                                          ('{"amount": 0.1}', "0.10")])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ('{"amount": 10000.5}', "10000.50"),
+        ('{"amount": 7}', "7.00"),
+        ('{"amount": "9999999999.99"}', "9999999999.99"),
+        ('{"amount": 0.1}', "0.10"),
+    ],
+)
 def test_amounts_accepted_exactly(api, raw, expected):
     response = api.post("/echo", raw=raw)
     assert response.status_code == 201, response.content
     assert response.json()["amount"] == expected
 
 
-@pytest.mark.parametrize("phone", ["573001234567", "+57 300 123 4567", "+57-300-1234567", "+(57)3001234567",
-                                   "00573001234567", "+5730012345", "+570001234567", "+", "+abc"])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "573001234567",
+        "+57 300 123 4567",
+        "+57-300-1234567",
+        "+(57)3001234567",
+        "00573001234567",
+        "+5730012345",
+        "+570001234567",
+        "+",
+        "+abc",
+    ],
+)
 def test_422_bad_phones(api, phone):
     body = assert_error(api.post("/echo", {"amount": "1.00", "phone": phone}), 422, "validation_error")
     assert body["errors"][0]["field"] == "phone"
@@ -94,9 +123,15 @@ def test_422_bad_phones(api, phone):
 
 def test_422_nested_field_paths(api):
     body = assert_error(
-        api.post("/echo", {"amount": "1.00", "items": [{"variationId": "00000000-0000-4000-8000-000000000000"},
-                                                        {"variationId": "nope"}]}),
-        422, "validation_error",
+        api.post(
+            "/echo",
+            {
+                "amount": "1.00",
+                "items": [{"variationId": "00000000-0000-4000-8000-000000000000"}, {"variationId": "nope"}],
+            },
+        ),
+        422,
+        "validation_error",
     )
     assert body["errors"][0]["field"] == "items[1].variationId"
 

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from conftest import assert_error
-from nuvlyx.api.models import IdempotencyKey
 from nuvlyx.api.idempotency import purge_expired
+from nuvlyx.api.models import IdempotencyKey
 from nuvlyx.core.timeutil import now
 
 KERNEL = pytest.mark.urls("nuvlyx.api.tests.kernel_urls")
@@ -38,8 +38,9 @@ def test_same_body_with_other_key_order_and_spacing_replays(api):
 @KERNEL
 def test_reuse_with_different_body_is_422(api):
     api.post("/echo", {"amount": "1.00"}, headers={"Idempotency-Key": "k3"})
-    assert_error(api.post("/echo", {"amount": "2.00"}, headers={"Idempotency-Key": "k3"}), 422,
-                 "idempotency_key_reused")
+    assert_error(
+        api.post("/echo", {"amount": "2.00"}, headers={"Idempotency-Key": "k3"}), 422, "idempotency_key_reused"
+    )
 
 
 @KERNEL

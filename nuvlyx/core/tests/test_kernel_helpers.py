@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -9,7 +9,7 @@ from nuvlyx.core.timeutil import format_datetime, now, parse_query_datetime
 
 
 def test_format_datetime_is_utc_with_milliseconds():
-    value = datetime(2026, 5, 18, 14, 30, 0, 123987, tzinfo=timezone.utc)
+    value = datetime(2026, 5, 18, 14, 30, 0, 123987, tzinfo=UTC)
     assert format_datetime(value) == "2026-05-18T14:30:00.123Z"
     assert now().microsecond % 1000 == 0
 
@@ -17,9 +17,9 @@ def test_format_datetime_is_utc_with_milliseconds():
 @pytest.mark.parametrize(
     "raw,expected",
     [
-        ("2026-05-18", datetime(2026, 5, 18, tzinfo=timezone.utc)),
-        ("2026-05-18T14:30:00.000Z", datetime(2026, 5, 18, 14, 30, tzinfo=timezone.utc)),
-        ("2026-05-18T09:30:00-05:00", datetime(2026, 5, 18, 14, 30, tzinfo=timezone.utc)),
+        ("2026-05-18", datetime(2026, 5, 18, tzinfo=UTC)),
+        ("2026-05-18T14:30:00.000Z", datetime(2026, 5, 18, 14, 30, tzinfo=UTC)),
+        ("2026-05-18T09:30:00-05:00", datetime(2026, 5, 18, 14, 30, tzinfo=UTC)),
     ],
 )
 def test_parse_query_datetime(raw, expected):

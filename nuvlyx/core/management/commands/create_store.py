@@ -20,8 +20,9 @@ class Command(BaseCommand):
         if Store.objects.filter(slug=slug).exists():
             raise CommandError(f"a store with slug {slug!r} already exists")
         try:
-            store = store_create(slug=slug, name=name, currency=currency.upper(), owner_email=owner_email,
-                                 owner_password=owner_password)
+            store = store_create(
+                slug=slug, name=name, currency=currency.upper(), owner_email=owner_email, owner_password=owner_password
+            )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
         except IntegrityError as exc:

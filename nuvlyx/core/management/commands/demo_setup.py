@@ -20,8 +20,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         store = Store.objects.filter(slug=DEMO_SLUG).first()
         if store is None:
-            store = store_create(slug=DEMO_SLUG, name="Demo Store", currency="COP", owner_email=OWNER_EMAIL,
-                                 owner_password=OWNER_PASSWORD)
+            store = store_create(
+                slug=DEMO_SLUG,
+                name="Demo Store",
+                currency="COP",
+                owner_email=OWNER_EMAIL,
+                owner_password=OWNER_PASSWORD,
+            )
             self._seed_catalog(store)
         user = get_user_model().objects.get(username=OWNER_EMAIL)
         for old in ApiToken.objects.filter(store=store, name="demo", revoked_at__isnull=True):
