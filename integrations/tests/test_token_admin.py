@@ -87,3 +87,11 @@ def test_owner_cannot_revoke_other_stores_token(client, owner_a, store_b):
     client.post("/admin/integrations/apitoken/", {"action": "revoke_selected", "_selected_action": [str(theirs.pk)]})
     theirs.refresh_from_db()
     assert theirs.revoked_at is None
+
+
+def test_admin_index_groups_settings_first_for_the_owner(client, owner_a):
+    _, user_a = owner_a
+    client.force_login(user_a)
+    page = client.get("/admin/").content.decode()
+    assert "Settings" in page and "API tokens" in page
+    assert page.index("Settings") < page.index("API tokens")

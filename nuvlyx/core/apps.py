@@ -1,7 +1,14 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class CoreConfig(AppConfig):
     name = "nuvlyx.core"
     label = "core"
     verbose_name = "Stores"
+
+
+class NuvlyxAdminConfig(admin_apps.AdminConfig):
+    default = False
+
+    default_site = "nuvlyx.core.admin_site.NuvlyxAdminSite"
