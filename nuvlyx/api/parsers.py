@@ -29,6 +29,29 @@ def loads(raw: bytes | str):
     return json.loads(raw, parse_float=JsonDecimal, parse_constant=NonFinite)
 
 
+def find_nul(value, path: str = "") -> str | None:
+    """The path of the first string (key or value) containing a NUL character, or None.
+
+    PostgreSQL text cannot hold NUL, and no field of ours means one: refuse it up front (422).
+    """
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                return child
+            found = find_nul(item, child)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = find_nul(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 def payload_too_large() -> ApiError:
     return ApiError("Request body exceeds 1 MB", status=413, code="payload_too_large")
 
@@ -49,6 +72,12 @@ class StrictJSONParser(BaseParser):
         if not raw.strip():
             return {}
         try:
-            return loads(raw.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ParseError("Malformed JSON body") from exc
+        field = find_nul(data)
+        if field is not None:
+            from .errors import ValidationFailed
+
+            raise ValidationFailed.field(field, "Must not contain NUL characters.")
+        return data

@@ -14,7 +14,7 @@ from rest_framework import viewsets
 from rest_framework.views import APIView
 
 from . import idempotency
-from .errors import NotFound
+from .errors import NotFound, ValidationFailed
 from .parsers import payload_too_large
 
 
@@ -35,6 +35,12 @@ class StoreScopedMixin:
     def get_store_queryset(self):
         """Override: the unscoped queryset (select_related/prefetch); the store filter is added."""
         return super().get_queryset()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        for name, value in request.query_params.lists():
+            if "\x00" in name or any("\x00" in item for item in value):
+                raise ValidationFailed.field(name.replace("\x00", ""), "Must not contain NUL characters.")
 
     def get_object(self):
         lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)

@@ -155,3 +155,14 @@ def test_500_is_generic_with_request_id_and_logged(api, caplog):
     assert "secret-internal-detail" not in text and "Traceback" not in text and "SELECT" not in text
     assert body["requestId"] == response["X-Request-Id"]
     assert any(body["requestId"] in record.getMessage() for record in caplog.records)
+
+
+def test_nul_characters_are_refused_with_422_naming_the_field(api):
+    body = assert_error(api.post("/echo", raw='{"amount": "1.00", "items": [{"a\\u0000": 1}]}'), 422, "validation_error")
+    assert body["errors"][0]["field"].startswith("items[0]")
+    body = assert_error(api.get("/me", {"search": "x\x00"}), 422, "validation_error")
+    assert body["errors"][0]["field"] == "search"
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(api):
+    assert_error(api.post("/echo", raw="[" * 100_000 + "]" * 100_000), 400, "bad_request")
