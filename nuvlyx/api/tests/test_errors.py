@@ -158,7 +158,9 @@ def test_500_is_generic_with_request_id_and_logged(api, caplog):
 
 
 def test_nul_characters_are_refused_with_422_naming_the_field(api):
-    body = assert_error(api.post("/echo", raw='{"amount": "1.00", "items": [{"a\\u0000": 1}]}'), 422, "validation_error")
+    body = assert_error(
+        api.post("/echo", raw='{"amount": "1.00", "items": [{"a\\u0000": 1}]}'), 422, "validation_error"
+    )
     assert body["errors"][0]["field"].startswith("items[0]")
     body = assert_error(api.get("/me", {"search": "x\x00"}), 422, "validation_error")
     assert body["errors"][0]["field"] == "search"
