@@ -115,9 +115,7 @@ class MessageLog(StoreOwned):
 
     event = models.ForeignKey("core.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     event_type = models.CharField(max_length=64)
-    customer = models.ForeignKey(
-        "wallets.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    customer = models.ForeignKey("wallets.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     route = models.ForeignKey(TemplateRoute, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     template_name = models.CharField(max_length=512)
     language = models.CharField(max_length=16)

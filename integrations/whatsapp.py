@@ -98,6 +98,11 @@ def _date(value: Any) -> str:
     return parsed.date().isoformat() if parsed else text
 
 
+def _delivered(item: dict, key: str) -> Any:
+    """From the item's license, or from what the owner entered when fulfilling it by hand."""
+    return _get(item, "license", key) or _get(item, "fulfilment", key)
+
+
 def _customer(data: dict) -> dict:
     """The customer object inside an event's data: order.user, wallet.customer, or the customer itself."""
     for key in ("user", "customer"):
@@ -130,17 +135,19 @@ PARAMETERS: dict[str, tuple[str, Extractor]] = {
     "currency": ("Currency", lambda c: _s(c.data.get("currencyCode") or c.data.get("currency"))),
     "product_name": ("Product name(s)", lambda c: _join(i.get("productName") for i in _items(c.data))),
     "sku": ("SKU(s)", lambda c: _join(i.get("sku") for i in _items(c.data))),
-    "credentials": ("Credentials", lambda c: _join(_get(i, "license", "credentials") for i in _items(c.data))),
+    "credentials": ("Credentials", lambda c: _join(_delivered(i, "credentials") for i in _items(c.data))),
     "expiry_date": (
         "Expiry date(s)",
-        lambda c: _join(_date(_get(i, "license", "expiresAt")) for i in _items(c.data)),
+        lambda c: _join(_date(_delivered(i, "expiresAt")) for i in _items(c.data)),
     ),
     "post_sale_instructions": (
         "Post-sale instructions",
         lambda c: _join(i.get("postSaleInstructions") for i in _items(c.data)),
     ),
-    "amount": ("Amount (recharge amount; order total for orders)", lambda c: _s(c.data.get("amount"))
-               or _s(c.data.get("totalAmount"))),
+    "amount": (
+        "Amount (recharge amount; order total for orders)",
+        lambda c: _s(c.data.get("amount")) or _s(c.data.get("totalAmount")),
+    ),
     "new_balance": ("New wallet balance", lambda c: _s(c.data.get("newBalance"))),
     "reference": ("Recharge reference", lambda c: _s(c.data.get("reference"))),
 }
@@ -198,6 +205,10 @@ def mosend_connection_save(
 ) -> MosendConnection:
     """Create or update the store's connection. api_key None/"" keeps the stored key."""
     connection = connection or MosendConnection.objects.for_store(store).first() or MosendConnection(store=store)
+    if connection.store_id is None:
+        connection.store = store
+    elif connection.store_id != store.pk:
+        raise ValueError("the connection belongs to another store")
     api_key = (api_key or "").strip()
     if api_key:
         connection.api_key_encrypted = crypto.encrypt(api_key)
@@ -357,18 +368,34 @@ def message_send(*, message_id) -> str:
     connection = MosendConnection.objects.for_store(message.store_id).first()
     if connection is None or not connection.enabled:
         reason = SKIP_NO_CONNECTION if connection is None else SKIP_DISABLED
-        _finish(message_id, lease, status=MessageLog.Status.SKIPPED, reason=reason, attempts=F("attempts") - 1,
-                next_attempt_at=None)
+        _finish(
+            message_id,
+            lease,
+            status=MessageLog.Status.SKIPPED,
+            reason=reason,
+            attempts=F("attempts") - 1,
+            next_attempt_at=None,
+        )
         return MessageLog.Status.SKIPPED
     if message.event is None:
-        _finish(message_id, lease, status=MessageLog.Status.FAILED, reason="the event no longer exists",
-                next_attempt_at=None)
+        _finish(
+            message_id,
+            lease,
+            status=MessageLog.Status.FAILED,
+            reason="the event no longer exists",
+            next_attempt_at=None,
+        )
         return MessageLog.Status.FAILED
     try:
         api_key = connection_api_key(connection)
     except crypto.DecryptionError:
-        _finish(message_id, lease, status=MessageLog.Status.FAILED, next_attempt_at=None,
-                reason="the stored Mosend API key could not be decrypted; enter it again")
+        _finish(
+            message_id,
+            lease,
+            status=MessageLog.Status.FAILED,
+            next_attempt_at=None,
+            reason="the stored Mosend API key could not be decrypted; enter it again",
+        )
         return MessageLog.Status.FAILED
 
     data = (message.event.payload or {}).get("data") or {}
@@ -387,8 +414,16 @@ def message_send(*, message_id) -> str:
     )
     attempts = message.attempts
     if result.ok:
-        _finish(message_id, lease, status=MessageLog.Status.SENT, reason="", response_status=result.status,
-                mosend_message_id=result.message_id[:128], sent_at=now(), next_attempt_at=None)
+        _finish(
+            message_id,
+            lease,
+            status=MessageLog.Status.SENT,
+            reason="",
+            response_status=result.status,
+            mosend_message_id=result.message_id[:128],
+            sent_at=now(),
+            next_attempt_at=None,
+        )
         logger.info("whatsapp message %s sent (attempt %s, mosend id %s)", message_id, attempts, result.message_id)
         return MessageLog.Status.SENT
 
@@ -396,15 +431,26 @@ def message_send(*, message_id) -> str:
     delay = retry_delay(attempts, result.retry_after) if result.retryable else None
     if delay is None:
         reason = error if not result.retryable else f"gave up after {attempts} attempts: {error}"
-        _finish(message_id, lease, status=MessageLog.Status.FAILED, reason=reason, response_status=result.status,
-                next_attempt_at=None)
+        _finish(
+            message_id,
+            lease,
+            status=MessageLog.Status.FAILED,
+            reason=reason,
+            response_status=result.status,
+            next_attempt_at=None,
+        )
         logger.warning("whatsapp message %s failed (attempt %s, status %s)", message_id, attempts, result.status)
         return MessageLog.Status.FAILED
 
     next_at = now() + timedelta(seconds=delay)
     _finish(message_id, lease, reason=error, response_status=result.status, next_attempt_at=next_at)
-    logger.info("whatsapp message %s attempt %s failed (status %s); retrying in %.1fs",
-                message_id, attempts, result.status, delay)
+    logger.info(
+        "whatsapp message %s attempt %s failed (status %s); retrying in %.1fs",
+        message_id,
+        attempts,
+        result.status,
+        delay,
+    )
     if delay <= COUNTDOWN_LIMIT:
         transaction.on_commit(lambda: enqueue_send(message_id, countdown=delay))
     return MessageLog.Status.PENDING

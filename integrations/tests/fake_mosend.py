@@ -1,9 +1,9 @@
 """A fake Mosend: a real HTTP server on 127.0.0.1 that records requests and answers as programmed.
 
-    with FakeMosend() as fake:
-        fake.program(500, {"error": "boom"})          # next answer(s), in order
-        ...                                           # then the default: 200 {"id": "msg_<n>"}
-        fake.requests  # [RecordedRequest(method, path, headers, json)]
+with FakeMosend() as fake:
+    fake.program(500, {"error": "boom"})          # next answer(s), in order
+    ...                                           # then the default: 200 {"id": "msg_<n>"}
+    fake.requests  # [RecordedRequest(method, path, headers, json)]
 """
 
 import json
