@@ -25,6 +25,25 @@ BASE_DIR = Path(__file__).resolve().parent
 API = "/api/v1/external"
 
 
+# --- the ledger invariant, checked after every test that touched the database --------------
+@pytest.fixture(autouse=True)
+def _wallet_audit_after_each_test(request):
+    """`manage.py wallet_audit` must pass after every test (before its data is rolled back), so the
+    invariant balance == sum(ledger) holds across the whole suite, not just in dedicated tests.
+    Tests that corrupt a balance on purpose carry @pytest.mark.ledger_corrupted_on_purpose."""
+    uses_db = set(request.fixturenames) & {"db", "transactional_db"} or request.node.get_closest_marker("django_db")
+    if not uses_db or request.node.get_closest_marker("ledger_corrupted_on_purpose"):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # set up first, so torn down (rolled back) after the audit
+    yield
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("wallet_audit", stdout=StringIO(), stderr=StringIO())
+
+
 # --- stores and tokens ------------------------------------------------------------------------
 @pytest.fixture
 def make_store(db):

@@ -39,12 +39,12 @@ class CustomerAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk is not None:
+        if not self.instance._state.adding:
             self.fields["link_phone"].initial = self.instance.phone_linked
 
     def target_store(self):
         store = self.cleaned_data.get("store") if "store" in self.fields else None
-        if store is None and self.instance.pk is not None:
+        if store is None and not self.instance._state.adding:
             store = self.instance.store
         if store is None and self.request is not None:
             ids = user_store_ids(self.request)
@@ -71,7 +71,7 @@ class CustomerAdminForm(forms.ModelForm):
         phone = cleaned.get("phone")
         if phone and cleaned.get("link_phone"):
             clash = Customer.objects.filter(store=store, phone=phone, phone_linked_at__isnull=False)
-            if self.instance.pk is not None:
+            if not self.instance._state.adding:
                 clash = clash.exclude(pk=self.instance.pk)
             if clash.exists():
                 self.add_error("phone", "Another customer of this store has already linked this phone.")
@@ -151,8 +151,13 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (e.created_at.strftime("%Y-%m-%d %H:%M:%S"), e.kind, format_amount(e.amount),
-                 format_amount(e.balance_after), e.note or e.reference)
+                (
+                    e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    e.kind,
+                    format_amount(e.amount),
+                    format_amount(e.balance_after),
+                    e.note or e.reference,
+                )
                 for e in entries
             ),
         )
@@ -166,14 +171,22 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         if change:
             original = Customer.objects.select_related("store", "tier").get(pk=obj.pk)
             customer = services.customer_update(
-                customer=original, name=data["name"], email=data.get("email") or "", phone=data.get("phone"),
-                tier=data.get("tier"), link_phone=bool(data.get("link_phone")),
+                customer=original,
+                name=data["name"],
+                email=data.get("email") or "",
+                phone=data.get("phone"),
+                tier=data.get("tier"),
+                link_phone=bool(data.get("link_phone")),
             )
             services.wallet_ensure(customer=customer)
         else:
             customer = services.customer_create(
-                store=form.target_store(), name=data["name"], email=data.get("email") or "",
-                phone=data.get("phone"), tier=data.get("tier"), link_phone=bool(data.get("link_phone")),
+                store=form.target_store(),
+                name=data["name"],
+                email=data.get("email") or "",
+                phone=data.get("phone"),
+                tier=data.get("tier"),
+                link_phone=bool(data.get("link_phone")),
             )
         obj.pk = customer.pk
         obj.store_id = customer.store_id
@@ -211,7 +224,9 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 entry = service(
-                    customer=customer, amount=form.cleaned_data["amount"], note=form.cleaned_data["note"],
+                    customer=customer,
+                    amount=form.cleaned_data["amount"],
+                    note=form.cleaned_data["note"],
                     actor_user=request.user,
                 )
             except ApiError as exc:

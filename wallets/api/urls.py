@@ -6,11 +6,17 @@ from .views import CustomerDetailView, CustomerListView, WalletRechargeView, Wal
 
 urlpatterns = [
     path("customers", CustomerListView.as_view(), name="customers"),
-    path("customers/by-phone/<str:phone>", CustomerDetailView.as_view(http_method_names=["get", "head", "options"]),
-         name="customer-by-phone"),
+    path(
+        "customers/by-phone/<str:phone>",
+        CustomerDetailView.as_view(http_method_names=["get", "head", "options"]),
+        name="customer-by-phone",
+    ),
     path("customers/by-phone/<str:phone>/wallet", WalletView.as_view(), name="customer-by-phone-wallet"),
-    path("customers/by-phone/<str:phone>/wallet/recharge", WalletRechargeView.as_view(),
-         name="customer-by-phone-wallet-recharge"),
+    path(
+        "customers/by-phone/<str:phone>/wallet/recharge",
+        WalletRechargeView.as_view(),
+        name="customer-by-phone-wallet-recharge",
+    ),
     path("customers/<id:pk>", CustomerDetailView.as_view(), name="customer"),
     path("customers/<id:pk>/wallet", WalletView.as_view(), name="customer-wallet"),
     path("customers/<id:pk>/wallet/recharge", WalletRechargeView.as_view(), name="customer-wallet-recharge"),

@@ -10,8 +10,16 @@ PHONE = "+573001234567"
 PHONE_2 = "+573001234568"
 
 
-def make_customer(store, *, name: str = "Juan Pérez", phone: str | None = None, email: str = "",
-                  tier=None, link_phone: bool = True, balance: str | None = None) -> Customer:
+def make_customer(
+    store,
+    *,
+    name: str = "Juan Pérez",
+    phone: str | None = None,
+    email: str = "",
+    tier=None,
+    link_phone: bool = True,
+    balance: str | None = None,
+) -> Customer:
     customer = customer_create(store=store, name=name, email=email, phone=phone, tier=tier, link_phone=link_phone)
     if balance is not None:
         wallet_recharge(customer=customer, amount=Decimal(balance), note="test funding")

@@ -56,4 +56,3 @@ class Command(BaseCommand):
                 f"sum={format_amount(r['ledger_sum'])} ({problem})"
             )
         raise CommandError(f"wallet_audit: {len(bad)} wallet(s) do not balance", returncode=1)
-
