@@ -40,8 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
-    "drf_spectacular",
-    "drf_spectacular_sidecar",
+    "drf_spectacular_sidecar",  # Redoc bundle for /api/v1/external/docs (served by nuvlyx.api.openapi)
     "nuvlyx.core",
     "nuvlyx.api",
     "catalog",
@@ -146,22 +145,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["nuvlyx.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["nuvlyx.api.renderers.FastJSONRenderer"],
     "EXCEPTION_HANDLER": "nuvlyx.api.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_FILTER_BACKENDS": [],
 }
 
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Nuvlyx external API",
-    "DESCRIPTION": "Store API for resellers of digital goods. See API.md for the contract.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "SCHEMA_PATH_PREFIX": "/api/v1/external",
-    "COMPONENT_SPLIT_REQUEST": True,
-}
+# The OpenAPI document is hand-written: nuvlyx/api/openapi.yaml (served by nuvlyx/api/openapi.py).
 
 # --- Nuvlyx -----------------------------------------------------------------------------------
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=120)

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class WebhooksConfig(AppConfig):
     name = "webhooks"
     verbose_name = "Settings · Webhooks"
+
+    def ready(self) -> None:
+        from nuvlyx.core.crypto import register_encrypted_field
+        from nuvlyx.core.events import register_event_handler
+
+        from .services import fan_out
+
+        register_encrypted_field("webhooks.WebhookEndpoint", "secret_encrypted")
+        register_event_handler("webhooks", fan_out)

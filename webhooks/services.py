@@ -39,7 +39,7 @@ class WebhookError(ValueError):
 # --- endpoints ---------------------------------------------------------------------------------
 def normalize_events(events: list[str]) -> list[str]:
     if not events:
-        raise WebhookError("events must be a non-empty list of event types, or [\"*\"]", field="events")
+        raise WebhookError('events must be a non-empty list of event types, or ["*"]', field="events")
     if WILDCARD in events:
         if len(set(events)) != 1:
             raise WebhookError('"*" must be the only entry when given', field="events")
@@ -242,7 +242,9 @@ def delivery_attempt(*, delivery_id) -> str:
     """Send one attempt of a delivery if it is due and nobody else holds it. Returns what happened."""
     if not _take_lease(delivery_id):
         return "skipped"
-    delivery = Delivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
+    delivery = Delivery.objects.select_related("endpoint", "event").filter(pk=delivery_id).first()
+    if delivery is None:  # the endpoint was deleted meanwhile
+        return "gone_away"
     endpoint = delivery.endpoint
     if not endpoint.active:
         reason = endpoint.disabled_reason or "Webhook endpoint is inactive"
@@ -252,16 +254,23 @@ def delivery_attempt(*, delivery_id) -> str:
         return "endpoint_inactive"
 
     body = signing.serialize(delivery.event.payload)
-    headers = signing.headers(
-        secret=endpoint_secret(endpoint), msg_id=str(delivery.event_id), timestamp=int(time.time()), body=body
-    )
-    result = transport.post(url=endpoint.url, body=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+    try:
+        secret = endpoint_secret(endpoint)
+    except crypto.DecryptionError:
+        error = "Not sent: the signing secret could not be decrypted with the configured keys"
+        result = transport.Result(None, 0, error, "", None)
+    else:
+        headers = signing.headers(secret=secret, msg_id=str(delivery.event_id), timestamp=int(time.time()), body=body)
+        timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+        result = transport.post(url=endpoint.url, body=body, headers=headers, timeout=timeout)
     return _record(delivery_id=delivery.pk, endpoint_id=endpoint.pk, result=result)
 
 
 @transaction.atomic
 def _record(*, delivery_id, endpoint_id, result: transport.Result) -> str:
-    delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+    delivery = Delivery.objects.select_for_update().filter(pk=delivery_id).first()
+    if delivery is None:  # the endpoint was deleted while we were sending
+        return "gone_away"
     current = now()
     number = delivery.attempts + 1
     Attempt.objects.create(

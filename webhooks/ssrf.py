@@ -81,7 +81,7 @@ def blocked_reason(address: IPAddress) -> str | None:
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
             reason = blocked_reason(embedded)
-            return f"{reason} (embedded in an IPv6 address)" if reason else None
+            return f"{reason}, IPv4 {embedded} embedded in IPv6" if reason else None
     if address in _METADATA_ADDRESSES:
         return "cloud metadata"
     for network, why in _BLOCKED_NETWORKS:
@@ -165,7 +165,7 @@ def _check_all(host: str, addresses: list[IPAddress]) -> None:
     for address in addresses:
         reason = blocked_reason(address)
         if reason:
-            raise UnsafeUrl(f"url host {host!r} resolves to a {reason} address ({address}), which is not allowed")
+            raise UnsafeUrl(f"url host {host!r} resolves to {address}, which is not allowed ({reason} address)")
 
 
 def validate_url(url: str) -> str:

@@ -95,6 +95,17 @@ def post(*, url: str, body: bytes, headers: dict[str, str], timeout: float) -> R
         target = ssrf.resolve_target(url)
     except ssrf.UnsafeUrl as exc:
         return Result(None, elapsed(), f"Blocked: {exc}", "", None)
+    return send(target=target, url=url, body=body, headers=headers, timeout=timeout, started=started)
+
+
+def send(
+    *, target: ssrf.Target, url: str, body: bytes, headers: dict[str, str], timeout: float, started: float | None = None
+) -> Result:
+    """POST to `target.address` (already checked), with the URL's hostname for Host/SNI/certificate."""
+    started = time.monotonic() if started is None else started
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
 
     session = requests.Session()
     session.trust_env = False  # an HTTP(S)_PROXY from the environment would bypass the pinning

@@ -1,0 +1,145 @@
+"""Webhook endpoints (API.md §2 "Webhooks", §3 extensions). Thin: parse → service/selector → render."""
+
+from rest_framework.response import Response
+
+from nuvlyx.api.errors import Conflict, ValidationFailed
+from nuvlyx.api.pagination import paginate_queryset, paginated_response, parse_page
+from nuvlyx.api.views import StoreScopedAPIView
+from nuvlyx.core.timeutil import format_datetime
+
+from .. import selectors, services
+from ..models import Delivery, WebhookEndpoint
+from .serializers import DeliveryListQuery, WebhookCreateInput, WebhookUpdateInput
+
+SCOPE = "webhooks:manage"
+
+
+def _valid(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _refused(exc: services.WebhookError):
+    if exc.field:
+        return ValidationFailed.field(exc.field, exc.message)
+    return Conflict(exc.message)
+
+
+def endpoint_payload(endpoint: WebhookEndpoint) -> dict:
+    return {
+        "id": str(endpoint.pk),
+        "url": endpoint.url,
+        "events": list(endpoint.events),
+        "description": endpoint.description,
+        "active": endpoint.active,
+        "createdAt": format_datetime(endpoint.created_at),
+    }
+
+
+def delivery_payload(delivery: Delivery) -> dict:
+    return {
+        "id": str(delivery.pk),
+        "eventId": str(delivery.event_id),
+        "eventType": delivery.event_type,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "responseStatus": delivery.response_status,
+        "durationMs": delivery.duration_ms,
+        "lastError": delivery.last_error or None,
+        "nextAttemptAt": format_datetime(delivery.next_attempt_at),
+        "createdAt": format_datetime(delivery.created_at),
+        "deliveredAt": format_datetime(delivery.delivered_at),
+    }
+
+
+class _WebhookView(StoreScopedAPIView):
+    read_scope = SCOPE
+    write_scope = SCOPE
+
+    def get_endpoint(self) -> WebhookEndpoint:
+        return selectors.endpoint_get(store=self.store, endpoint_id=self.kwargs["pk"])
+
+
+class WebhookListView(_WebhookView):
+    """GET /webhooks (plain array), POST /webhooks (201, the only response with `secret`)."""
+
+    def get(self, request):
+        return Response([endpoint_payload(e) for e in selectors.endpoint_list(store=self.store)])
+
+    def post(self, request):
+        data = _valid(WebhookCreateInput, request.data)
+        try:
+            endpoint, secret = services.endpoint_create(
+                store=self.store,
+                url=data["url"],
+                events=data["events"],
+                description=data["description"],
+                active=data["active"],
+            )
+        except services.WebhookError as exc:
+            raise _refused(exc) from None
+        response = Response({**endpoint_payload(endpoint), "secret": secret}, status=201)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class WebhookDetailView(_WebhookView):
+    """GET, PATCH, DELETE /webhooks/:id."""
+
+    def get(self, request, pk):
+        return Response(endpoint_payload(self.get_endpoint()))
+
+    def patch(self, request, pk):
+        endpoint = self.get_endpoint()
+        data = _valid(WebhookUpdateInput, request.data)
+        try:
+            endpoint = services.endpoint_update(
+                endpoint=endpoint,
+                url=data.get("url"),
+                events=data.get("events"),
+                description=data.get("description"),
+                active=data.get("active"),
+            )
+        except services.WebhookError as exc:
+            raise _refused(exc) from None
+        return Response(endpoint_payload(endpoint))
+
+    def delete(self, request, pk):
+        services.endpoint_delete(endpoint=self.get_endpoint())
+        return Response(status=204)
+
+
+class WebhookTestView(_WebhookView):
+    """POST /webhooks/:id/test → 202 with the queued delivery of a new webhook.test event."""
+
+    def post(self, request, pk):
+        try:
+            delivery = services.endpoint_send_test(endpoint=self.get_endpoint())
+        except services.WebhookError as exc:
+            raise _refused(exc) from None
+        return Response(delivery_payload(delivery), status=202)
+
+
+class DeliveryListView(_WebhookView):
+    """GET /webhooks/:id/deliveries (paginated, newest first, optional `status`)."""
+
+    def get(self, request, pk):
+        endpoint = self.get_endpoint()
+        page = parse_page(request.query_params)
+        params = request.query_params
+        query = _valid(DeliveryListQuery, {"status": params["status"]} if "status" in params else {})
+        rows, total = paginate_queryset(selectors.delivery_list(endpoint=endpoint, status=query.get("status")), page)
+        return paginated_response([delivery_payload(d) for d in rows], page=page, total=total)
+
+
+class RedeliverView(_WebhookView):
+    """POST /webhooks/:id/deliveries/:deliveryId/redeliver → 202 with the new delivery (same event)."""
+
+    def post(self, request, pk, delivery_id):
+        delivery = selectors.delivery_get(endpoint=self.get_endpoint(), delivery_id=delivery_id)
+        try:
+            new = services.delivery_redeliver(delivery=delivery)
+        except services.WebhookError as exc:
+            raise _refused(exc) from None
+        return Response(delivery_payload(new), status=202)

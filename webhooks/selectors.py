@@ -1,0 +1,63 @@
+"""Reads used by the API, the admin and the sweeper (query counts fixed here)."""
+
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from nuvlyx.api.errors import NotFound
+from nuvlyx.core.models import Store
+
+from .models import Delivery, WebhookEndpoint
+
+DELIVERY_LIST_FIELDS = (
+    "id",
+    "event_id",
+    "event_type",
+    "status",
+    "attempts",
+    "response_status",
+    "duration_ms",
+    "last_error",
+    "next_attempt_at",
+    "created_at",
+    "delivered_at",
+)
+
+
+def endpoint_list(*, store: Store) -> QuerySet[WebhookEndpoint]:
+    return WebhookEndpoint.objects.for_store(store).order_by("created_at", "id")
+
+
+def endpoint_get(*, store: Store, endpoint_id) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.objects.for_store(store).filter(pk=endpoint_id).first()
+    if endpoint is None:
+        raise NotFound("Webhook not found")
+    return endpoint
+
+
+def delivery_list(*, endpoint: WebhookEndpoint, status: str | None = None) -> QuerySet[Delivery]:
+    qs = Delivery.objects.for_store(endpoint.store_id).filter(endpoint=endpoint)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.only(*DELIVERY_LIST_FIELDS).order_by("-created_at", "-id")
+
+
+def delivery_get(*, endpoint: WebhookEndpoint, delivery_id) -> Delivery:
+    delivery = (
+        Delivery.objects.for_store(endpoint.store_id)
+        .filter(endpoint=endpoint, pk=delivery_id)
+        .select_related("endpoint")
+        .first()
+    )
+    if delivery is None:
+        raise NotFound("Delivery not found")
+    return delivery
+
+
+def deliveries_due(*, at: datetime) -> QuerySet[Delivery]:
+    """PENDING, due, and not held by a live lease: what the sweeper re-enqueues."""
+    return (
+        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=at)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=at))
+        .order_by("next_attempt_at")
+    )
