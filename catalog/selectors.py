@@ -8,10 +8,12 @@ counts, stock and price sums), so a matching If-None-Match is answered without r
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db import connection
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, TextField
+from django.db.models.functions import Cast
 
 from nuvlyx.api.errors import NotFound
 from nuvlyx.core.money import format_amount
@@ -55,6 +57,11 @@ def _latest(*values: datetime | None) -> datetime | None:
     return max(present) if present else None
 
 
+def _iso(value: datetime) -> str:
+    """format_datetime, faster for the list's thousand rows (isoformat is implemented in C)."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
 def _stock_quantity(depends_on_stock: bool, stock_available: int) -> int | None:
     return stock_available if depends_on_stock else None
 
@@ -91,19 +98,33 @@ def product_list_validator(*, store, filters: ProductFilters) -> Validator:
     return _validator(parts, _latest(agg["p_max"], agg["v_max"]))
 
 
+def _as_text(field: str, pg: bool):
+    """On PostgreSQL the database renders ids (canonical UUID text) and numeric(14,2) amounts as strings."""
+    return Cast(field, TextField()) if pg else F(field)
+
+
 def product_list_data(*, store, filters: ProductFilters) -> list[dict]:
-    """GET /products: the seed's list shape, built from two `.values_list()` queries."""
+    """GET /products: the seed's list shape, built from two `.values_list()` queries (no model instances)."""
+    pg = connection.vendor == "postgresql"
     products_qs = product_list_queryset(store=store, filters=filters)
-    rows = list(products_qs.values_list("id", "name", "slug", "kind", "status", "created_at"))
+    rows = list(
+        products_qs.annotate(id_text=_as_text("id", pg)).values_list(
+            "id_text", "name", "slug", "kind", "status", "created_at"
+        )
+    )
     if not rows:
         return []
-    variations: dict[UUID, list[dict]] = {row[0]: [] for row in rows}
+    variations: dict = {row[0]: [] for row in rows}
+    if filters == ProductFilters():
+        variations_qs = Variation.objects.for_store(store)  # every variation of the store is listed
+    else:
+        # The subquery carries the store filter; adding store_id here only misleads the planner.
+        variations_qs = Variation.objects.filter(product_id__in=products_qs.values("id"))
     variation_rows = (
-        Variation.objects.for_store(store)
-        .filter(product_id__in=products_qs.values("id"))
-        .order_by("product_id", "position", "created_at", "id")
+        variations_qs.order_by("product_id", "position", "created_at", "id")
+        .annotate(p_text=_as_text("product_id", pg), v_text=_as_text("id", pg), price_text=_as_text("price", pg))
         .values_list(
-            "product_id", "id", "sku", "name", "price", "stock_available", "duration_days", "depends_on_stock"
+            "p_text", "v_text", "sku", "name", "price_text", "stock_available", "duration_days", "depends_on_stock"
         )
     )
     for product_id, vid, sku, name, price, stock, duration, depends in variation_rows:
@@ -112,10 +133,10 @@ def product_list_data(*, store, filters: ProductFilters) -> list[dict]:
             continue
         bucket.append(
             {
-                "id": str(vid),
+                "id": vid if pg else str(vid),
                 "sku": sku,
                 "name": name,
-                "price": format_amount(price),
+                "price": price if pg else format_amount(price),
                 "stockQuantity": stock if depends else None,
                 "durationDays": duration,
                 "dependsOnStock": depends,
@@ -123,13 +144,13 @@ def product_list_data(*, store, filters: ProductFilters) -> list[dict]:
         )
     return [
         {
-            "id": str(pid),
+            "id": pid if pg else str(pid),
             "name": name,
             "slug": slug,
             "kind": kind,
             "status": status,
             "variations": variations[pid],
-            "createdAt": format_datetime(created_at),
+            "createdAt": _iso(created_at),
         }
         for pid, name, slug, kind, status, created_at in rows
     ]

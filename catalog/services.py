@@ -47,8 +47,9 @@ def _unique_conflicts() -> Iterator[None]:
         raise
 
 
-def unique_slug(*, model: type[Model], store: Store, source: str, max_length: int, fallback: str,
-                exclude_pk=None) -> str:
+def unique_slug(
+    *, model: type[Model], store: Store, source: str, max_length: int, fallback: str, exclude_pk=None
+) -> str:
     """slugify(source), made unique in the store with a -2, -3... suffix (one query)."""
     base = slugify(source)[:max_length].strip("-") or fallback
     taken_qs = model.objects.for_store(store).filter(slug__startswith=base[: max_length - 6])

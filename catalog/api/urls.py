@@ -1,6 +1,16 @@
 from django.urls import include, path
 
+from .views import CategoryViewSet, PriceTierViewSet, ProductViewSet
+
 urlpatterns: list = [
-    # products, categories, price tiers: added by the catalog work
+    path("products", ProductViewSet.as_view({"get": "list", "post": "create"}), name="product-list"),
+    path(
+        "products/<id:pk>",
+        ProductViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="product-detail",
+    ),
+    path("products/<id:pk>/price", ProductViewSet.as_view({"get": "price"}), name="product-price"),
+    path("categories", CategoryViewSet.as_view({"get": "list", "post": "create"}), name="category-list"),
+    path("price-tiers", PriceTierViewSet.as_view({"get": "list", "post": "create"}), name="price-tier-list"),
     path("", include("catalog.api.inventory_urls")),
 ]

@@ -1,0 +1,209 @@
+"""Input serializers of the catalog endpoints (output is rendered by catalog.selectors as plain dicts).
+
+Field names are the API's camelCase names, so 422 errors name them as the client sent them
+(`variations[0].tierPrices[1].tierId`). `to_service()` turns validated data into service kwargs.
+"""
+
+import re
+import uuid
+
+from rest_framework import serializers
+
+from nuvlyx.api.errors import ValidationFailed
+from nuvlyx.api.fields import MoneyField, StrictBooleanField, StrictCharField, StrictIntegerField
+
+from ..models import Product
+from ..selectors import ProductFilters, product_detail_data  # noqa: F401  (product_detail_data: reused by others)
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+SLUG_MESSAGE = "Must be lowercase letters, digits, '-' or '_' (e.g. 1-month-subscription)."
+MAX_TEXT = 10_000
+MAX_SEARCH = 200
+MAX_CATEGORY_IDS = 50
+MAX_TIER_PRICES = 50
+MAX_VARIATIONS = 50
+MAX_TIER_LEVEL = 1_000_000
+MAX_DURATION_DAYS = 36_500
+
+
+def parse_uuid(value) -> uuid.UUID | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+class StrictUUIDField(serializers.Field):
+    """A UUID given as a string (DRF's UUIDField would also take integers)."""
+
+    def to_internal_value(self, data) -> uuid.UUID:
+        parsed = parse_uuid(data)
+        if parsed is None:
+            raise serializers.ValidationError("Must be a valid UUID.")
+        return parsed
+
+
+class UUIDListField(serializers.Field):
+    """A list of UUID strings; errors name the index (`categoryIds[2]`)."""
+
+    def __init__(self, *, max_items: int, **kwargs):
+        self.max_items = max_items
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> list[uuid.UUID]:
+        if not isinstance(data, list):
+            raise serializers.ValidationError("Must be a list of ids.")
+        if len(data) > self.max_items:
+            raise serializers.ValidationError(f"At most {self.max_items} ids.")
+        parsed = [parse_uuid(item) for item in data]
+        if any(p is None for p in parsed):
+            raise serializers.ValidationError([[] if p is not None else ["Must be a valid UUID."] for p in parsed])
+        return parsed
+
+
+class SlugField(StrictCharField):
+    def to_internal_value(self, data) -> str:
+        value = super().to_internal_value(data)
+        if not SLUG_RE.match(value):
+            raise serializers.ValidationError(SLUG_MESSAGE)
+        return value
+
+
+def text_field(max_length: int = MAX_TEXT) -> StrictCharField:
+    return StrictCharField(required=False, allow_blank=True, max_length=max_length, trim_whitespace=False)
+
+
+class TierPriceInput(serializers.Serializer):
+    tierId = StrictUUIDField()
+    price = MoneyField()
+
+
+class VariationCreateInput(serializers.Serializer):
+    sku = StrictCharField(max_length=64)
+    name = StrictCharField(required=False, allow_blank=True, max_length=200)
+    price = MoneyField()
+    durationDays = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_DURATION_DAYS)
+    dependsOnStock = StrictBooleanField(required=False)
+    tierPrices = TierPriceInput(many=True, required=False, max_length=MAX_TIER_PRICES)
+
+
+class VariationPatchInput(VariationCreateInput):
+    """PATCH: with `id` every field is optional (update); without, sku and price are required (add)."""
+
+    id = StrictUUIDField(required=False)
+    sku = StrictCharField(max_length=64, required=False)
+    price = MoneyField(required=False)
+
+    def validate(self, attrs):
+        if not attrs.get("id"):
+            missing = {name: ["This field is required."] for name in ("sku", "price") if name not in attrs}
+            if missing:
+                raise serializers.ValidationError(missing)
+        return attrs
+
+
+_KIND_CHOICES = Product.Kind.values
+_STATUS_CHOICES = Product.Status.values
+
+
+class ProductCreateInput(serializers.Serializer):
+    name = StrictCharField(max_length=200)
+    slug = SlugField(required=False, max_length=220)
+    kind = serializers.ChoiceField(choices=_KIND_CHOICES, required=False)
+    status = serializers.ChoiceField(choices=_STATUS_CHOICES, required=False)
+    description = text_field()
+    postSaleInstructions = text_field()
+    categoryIds = UUIDListField(required=False, max_items=MAX_CATEGORY_IDS)
+    variations = VariationCreateInput(many=True, min_length=1, max_length=MAX_VARIATIONS)
+
+
+class ProductPatchInput(ProductCreateInput):
+    name = StrictCharField(max_length=200, required=False)
+    variations = VariationPatchInput(many=True, required=False, max_length=MAX_VARIATIONS)
+
+
+def _variation_to_service(data: dict) -> dict:
+    out = {}
+    for api_name, name in (
+        ("id", "id"),
+        ("sku", "sku"),
+        ("name", "name"),
+        ("price", "price"),
+        ("durationDays", "duration_days"),
+        ("dependsOnStock", "depends_on_stock"),
+    ):
+        if api_name in data:
+            out[name] = data[api_name]
+    if "tierPrices" in data:
+        out["tier_prices"] = [{"tier_id": tp["tierId"], "price": tp["price"]} for tp in data["tierPrices"]]
+    return out
+
+
+def product_input_to_service(data: dict) -> dict:
+    """Validated ProductCreateInput / ProductPatchInput data → product_create / product_update kwargs."""
+    out = {}
+    for api_name, name in (
+        ("name", "name"),
+        ("slug", "slug"),
+        ("kind", "kind"),
+        ("status", "status"),
+        ("description", "description"),
+        ("postSaleInstructions", "post_sale_instructions"),
+        ("categoryIds", "category_ids"),
+    ):
+        if api_name in data:
+            out[name] = data[api_name]
+    if "variations" in data:
+        out["variations"] = [_variation_to_service(v) for v in data["variations"]]
+    return out
+
+
+class CategoryCreateInput(serializers.Serializer):
+    name = StrictCharField(max_length=120)
+    slug = SlugField(required=False, max_length=140)
+    description = text_field(2_000)
+
+
+class PriceTierCreateInput(serializers.Serializer):
+    name = StrictCharField(max_length=60)
+    level = StrictIntegerField(min_value=0, max_value=MAX_TIER_LEVEL)
+
+
+def parse_product_filters(params) -> ProductFilters:
+    """GET /products query: status, kind (enum), categoryId (UUID), search. Empty values are ignored."""
+    errors = []
+    status = params.get("status") or None
+    if status is not None and status not in _STATUS_CHOICES:
+        errors.append({"field": "status", "message": f"Must be one of {', '.join(_STATUS_CHOICES)}."})
+    kind = params.get("kind") or None
+    if kind is not None and kind not in _KIND_CHOICES:
+        errors.append({"field": "kind", "message": f"Must be one of {', '.join(_KIND_CHOICES)}."})
+    raw_category = params.get("categoryId") or None
+    category_id = parse_uuid(raw_category) if raw_category is not None else None
+    if raw_category is not None and category_id is None:
+        errors.append({"field": "categoryId", "message": "Must be a valid UUID."})
+    search = params.get("search") or None
+    if search is not None and (len(search) > MAX_SEARCH or "\x00" in search):
+        errors.append({"field": "search", "message": f"At most {MAX_SEARCH} characters, no NUL."})
+    if errors:
+        raise ValidationFailed(errors)
+    return ProductFilters(status=status, kind=kind, category_id=category_id, search=search)
+
+
+def parse_price_query(params) -> tuple[uuid.UUID | str | None, str | None]:
+    """customerId / customerPhone of GET /products/:id/price, for wallets.selectors.customer_resolve.
+
+    Both given: returned as they are, so customer_resolve answers 400 before looking at either.
+    """
+    raw_id = params.get("customerId")
+    phone = params.get("customerPhone")
+    if phone is not None and phone.startswith(" ") and phone[1:].isdigit():
+        phone = "+" + phone[1:]  # an unencoded "+" in a query string arrives as a space
+    if raw_id is None or phone is not None:
+        return raw_id, phone
+    customer_id = parse_uuid(raw_id)
+    if customer_id is None:
+        raise ValidationFailed.field("customerId", "Must be a valid UUID.")
+    return customer_id, None
