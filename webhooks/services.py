@@ -116,8 +116,14 @@ def endpoint_reenable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     return endpoint_update(endpoint=endpoint, active=True)
 
 
+@transaction.atomic
 def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
-    """Deletes the endpoint and its delivery log; queued tasks for it find nothing and stop."""
+    """Deletes the endpoint and its delivery log; queued tasks for it find nothing and stop.
+
+    Redeliveries go first: deleting an original would otherwise null their `redelivery_of`
+    and make them clash with the once-per-event constraint.
+    """
+    Delivery.objects.filter(endpoint=endpoint, redelivery_of__isnull=False).delete()
     endpoint.delete()
 
 

@@ -5,6 +5,3 @@ class ApiConfig(AppConfig):
     name = "nuvlyx.api"
     label = "api"
     verbose_name = "API"
-
-    def ready(self) -> None:
-        from . import schema  # noqa: F401  (registers the OpenAPI auth extension)

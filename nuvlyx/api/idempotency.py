@@ -25,7 +25,7 @@ NOT_STORED_CODES = {"bad_request", "invalid_pagination"}
 
 
 def validate_key(raw: str) -> str:
-    if not (1 <= len(raw) <= 255) or any(not (0x20 < ord(ch) < 0x7F) for ch in raw):
+    if not (1 <= len(raw) <= 255) or any(not (0x20 <= ord(ch) < 0x7F) for ch in raw):
         raise ApiError("Idempotency-Key must be 1-255 printable ASCII characters", status=400, code="bad_request")
     return raw
 

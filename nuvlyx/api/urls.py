@@ -1,12 +1,12 @@
 """/api/v1/external/: every app's routes, the OpenAPI schema and docs, and a JSON 404."""
 
 from django.urls import include, path, re_path, register_converter
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 from rest_framework.permissions import AllowAny
 
 from .converters import AnyCaseUUIDConverter
 from .errors import NotFound
 from .me import MeView
+from .openapi import OpenApiJSONView, RedocPageView, RedocScriptView
 from .permissions import ANY_SCOPE
 from .views import StoreScopedAPIView
 
@@ -19,12 +19,16 @@ class _Public:
     throttle_classes: list = []
 
 
-class SchemaView(_Public, SpectacularJSONAPIView):
+class SchemaView(_Public, OpenApiJSONView):
+    """The hand-written OpenAPI document (nuvlyx/api/openapi.yaml) as JSON."""
+
+
+class DocsView(_Public, RedocPageView):
+    """Redoc over SchemaView; its script comes from DocsScriptView (no CDN)."""
+
+
+class DocsScriptView(_Public, RedocScriptView):
     pass
-
-
-class DocsView(_Public, SpectacularRedocView):
-    url_name = "api-schema"
 
 
 class UnknownRouteView(StoreScopedAPIView):
@@ -43,6 +47,7 @@ class UnknownRouteView(StoreScopedAPIView):
 urlpatterns = [
     path("openapi.json", SchemaView.as_view(), name="api-schema"),
     path("docs", DocsView.as_view(), name="api-docs"),
+    path("docs/redoc.standalone.js", DocsScriptView.as_view(), name="api-docs-script"),
     path("me", MeView.as_view(), name="api-me"),
     path("", include("catalog.api.urls")),
     path("", include("wallets.api.urls")),
