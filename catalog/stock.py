@@ -8,8 +8,9 @@ the real counts.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from uuid import uuid4
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from nuvlyx.api.errors import ApiError
@@ -62,32 +63,16 @@ def license_upload(*, store, variation: Variation, credentials: list[str]) -> Up
             raise ValueError("each credential must be a non-empty string of at most 4096 characters")
         unique.setdefault(credentials_hash(value), value)
 
-    existing: set[str] = set()
-    hashes = list(unique)
-    for batch in _chunks(hashes, UPLOAD_BATCH_SIZE * 5):
-        existing.update(
-            License.objects.filter(variation_id=variation.pk, credentials_hash__in=batch).values_list(
-                "credentials_hash", flat=True
-            )
-        )
-    fresh = [(digest, value) for digest, value in unique.items() if digest not in existing]
+    # Sorted: concurrent uploads insert (and lock) unique-index entries in the same order, never deadlocking.
+    digests = sorted(unique)
+    existing = _existing_hashes(variation.pk, digests)
+    fresh = [(digest, unique[digest]) for digest in digests if digest not in existing]
 
     created = 0
     stamp = now()
     for batch in _chunks(fresh, UPLOAD_BATCH_SIZE):
-        rows = [
-            License(
-                store_id=variation.store_id,
-                variation_id=variation.pk,
-                credentials_encrypted=encrypt(value),
-                credentials_hash=digest,
-                created_at=stamp,
-            )
-            for digest, value in batch
-        ]
-        License.objects.bulk_create(rows, ignore_conflicts=True)
-        # ignore_conflicts hides what was skipped: our client-side pks tell what really landed.
-        created += License.objects.filter(pk__in=[row.pk for row in rows]).count()
+        rows = [(uuid4(), digest, encrypt(value)) for digest, value in batch]
+        created += _insert_licenses(variation, rows, stamp)
 
     if created:
         Variation.objects.filter(pk=variation.pk).update(
@@ -104,6 +89,70 @@ def license_upload(*, store, variation: Variation, credentials: list[str]) -> Up
         duplicates_skipped=len(credentials) - created,
         available_stock=available,
     )
+
+
+def _existing_hashes(variation_id, digests: list[str]) -> set[str]:
+    existing: set[str] = set()
+    for batch in _chunks(digests, UPLOAD_BATCH_SIZE * 10):
+        if connection.vendor == "postgresql":  # one array parameter instead of thousands
+            qs = License.objects.filter(variation_id=variation_id).extra(
+                where=["credentials_hash = ANY(%s)"], params=[list(batch)]
+            )
+        else:
+            qs = License.objects.filter(variation_id=variation_id, credentials_hash__in=batch)
+        existing.update(qs.values_list("credentials_hash", flat=True))
+    return existing
+
+
+# The table name is our model's; every value is a parameter.
+_INSERT_SQL = (
+    f"INSERT INTO {License._meta.db_table}"  # noqa: S608
+    " (id, store_id, variation_id, credentials_encrypted, credentials_hash, status, created_at, delivered_at,"
+    " expires_at)"
+    " SELECT u.id, %s, %s, u.enc, u.hash, %s, %s, NULL, NULL"
+    " FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS u(id, hash, enc)"
+    " ON CONFLICT (variation_id, credentials_hash) DO NOTHING"
+)
+
+
+def _insert_licenses(variation: Variation, rows: list[tuple], stamp: datetime) -> int:
+    """Insert (id, hash, ciphertext) rows, skipping unique conflicts; returns how many were inserted.
+
+    PostgreSQL: one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING per batch (a handful of
+    parameters instead of 7 per row, which is what makes 20k+ licenses/s possible). Elsewhere (the
+    SQLite embedded mode): bulk_create(ignore_conflicts=True), counting what landed by primary key.
+    """
+    if not rows:
+        return 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _INSERT_SQL,
+                [
+                    variation.store_id,
+                    variation.pk,
+                    License.Status.AVAILABLE,
+                    stamp,
+                    [row[0] for row in rows],
+                    [row[1] for row in rows],
+                    [row[2] for row in rows],
+                ],
+            )
+            return cursor.rowcount
+    objs = [
+        License(
+            id=row_id,
+            store_id=variation.store_id,
+            variation_id=variation.pk,
+            credentials_encrypted=enc,
+            credentials_hash=digest,
+            created_at=stamp,
+        )
+        for row_id, digest, enc in rows
+    ]
+    License.objects.bulk_create(objs, ignore_conflicts=True)
+    # ignore_conflicts hides what was skipped: our client-side primary keys tell what really landed.
+    return License.objects.filter(pk__in=[obj.pk for obj in objs]).count()
 
 
 def expiry_for(variation: Variation, delivered_at: datetime) -> datetime | None:
@@ -149,8 +198,14 @@ def stock_row(variation_id) -> dict:
     row = (
         Variation.objects.filter(pk=variation_id)
         .values(
-            "id", "sku", "product_id", "product__name", "depends_on_stock", "stock_available",
-            "stock_delivered", "low_stock_threshold",
+            "id",
+            "sku",
+            "product_id",
+            "product__name",
+            "depends_on_stock",
+            "stock_available",
+            "stock_delivered",
+            "low_stock_threshold",
         )
         .get()
     )

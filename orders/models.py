@@ -14,6 +14,9 @@ class OrderCounter(models.Model):
     store = models.OneToOneField("core.Store", primary_key=True, on_delete=models.CASCADE, related_name="+")
     last_number = models.PositiveIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"Order counter of {self.store_id}: {self.last_number}"
+
 
 class Order(StoreOwned):
     class Status(models.TextChoices):

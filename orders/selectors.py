@@ -18,13 +18,9 @@ def order_list_queryset(*, store, filters: dict | None = None) -> QuerySet:
     if filters.get("user_id"):
         qs = qs.filter(customer_id=filters["user_id"])
     if filters.get("product_id"):
-        qs = qs.filter(
-            Exists(OrderItem.objects.filter(order_id=OuterRef("pk"), product_id=filters["product_id"]))
-        )
+        qs = qs.filter(Exists(OrderItem.objects.filter(order_id=OuterRef("pk"), product_id=filters["product_id"])))
     if filters.get("variation_id"):
-        qs = qs.filter(
-            Exists(OrderItem.objects.filter(order_id=OuterRef("pk"), variation_id=filters["variation_id"]))
-        )
+        qs = qs.filter(Exists(OrderItem.objects.filter(order_id=OuterRef("pk"), variation_id=filters["variation_id"])))
     if filters.get("date_from"):
         qs = qs.filter(created_at__gte=filters["date_from"])
     if filters.get("date_to"):
@@ -35,11 +31,7 @@ def order_list_queryset(*, store, filters: dict | None = None) -> QuerySet:
 
 def order_detail_queryset(*, store) -> QuerySet:
     items = OrderItem.objects.select_related("license", "product")
-    return (
-        Order.objects.for_store(store)
-        .select_related("customer")
-        .prefetch_related(Prefetch("items", queryset=items))
-    )
+    return Order.objects.for_store(store).select_related("customer").prefetch_related(Prefetch("items", queryset=items))
 
 
 def order_get(*, store, order_id) -> Order | None:

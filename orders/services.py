@@ -81,21 +81,23 @@ def order_place(
     """Place an order paid from the wallet (API.md "Orders"). `items` = one variation id per unit."""
     if not 1 <= len(items) <= MAX_ITEMS:
         raise ApiError(
-            f"An order has between 1 and {MAX_ITEMS} items", status=422, code="validation_error",
+            f"An order has between 1 and {MAX_ITEMS} items",
+            status=422,
+            code="validation_error",
             errors=[{"field": "items", "message": f"Must contain between 1 and {MAX_ITEMS} items."}],
         )
     customer = customer_resolve(store=store, customer_id=customer_id, customer_phone=customer_phone)
 
     wanted = list(dict.fromkeys(items))
     variations = {
-        v.pk: v
-        for v in Variation.objects.for_store(store).select_related("product", "store").filter(pk__in=wanted)
+        v.pk: v for v in Variation.objects.for_store(store).select_related("product", "store").filter(pk__in=wanted)
     }
     for index, variation_id in enumerate(items):
         if variation_id not in variations:
             raise ApiError(
                 f"items[{index}].variationId: no variation {variation_id} in this store",
-                status=400, code="bad_request",
+                status=400,
+                code="bad_request",
             )
     for variation_id in wanted:
         product = variations[variation_id].product
@@ -110,8 +112,12 @@ def order_place(
     # 1. the wallet (locked, debited; InsufficientBalance rolls everything back)
     if total > 0:
         entry = wallet_debit(
-            customer=customer, amount=total, order_id=order_id, actor_token_id=actor_token_id,
-            actor_user=actor_user, note="Order payment",
+            customer=customer,
+            amount=total,
+            order_id=order_id,
+            actor_token_id=actor_token_id,
+            actor_user=actor_user,
+            note="Order payment",
         )
         new_balance = entry.balance_after
     else:
@@ -182,17 +188,19 @@ def _lock_order(*, store, order_id) -> Order:
 def _give_back(*, order: Order, note: str, actor_token_id, actor_user) -> Decimal:
     if order.total_amount > 0:
         entry = wallet_refund(
-            customer=order.customer, amount=order.total_amount, order_id=order.pk, note=note,
-            actor_token_id=actor_token_id, actor_user=actor_user,
+            customer=order.customer,
+            amount=order.total_amount,
+            order_id=order.pk,
+            note=note,
+            actor_token_id=actor_token_id,
+            actor_user=actor_user,
         )
         return entry.balance_after
     return wallet_lock(customer=order.customer).balance
 
 
 @transaction.atomic
-def order_refund(
-    *, store, order_id: UUID, actor_token_id: UUID | None = None, actor_user=None
-) -> RefundResult:
+def order_refund(*, store, order_id: UUID, actor_token_id: UUID | None = None, actor_user=None) -> RefundResult:
     """COMPLETED or PROCESSING → REFUNDED: the whole total back to the wallet, every item REFUNDED.
 
     Licenses already delivered stay DELIVERED (the customer has seen them); they do not go back to stock.
@@ -213,15 +221,15 @@ def order_refund(
 
 
 @transaction.atomic
-def order_cancel(
-    *, store, order_id: UUID, actor_token_id: UUID | None = None, actor_user=None
-) -> RefundResult:
+def order_cancel(*, store, order_id: UUID, actor_token_id: UUID | None = None, actor_user=None) -> RefundResult:
     """PENDING or PROCESSING → CANCELLED, refunding the whole total; every item REFUNDED."""
     order = _lock_order(store=store, order_id=order_id)
     if order.status not in (Order.Status.PENDING, Order.Status.PROCESSING):
         raise Conflict(f"Order {order.order_number} is {order.status} and cannot be cancelled")
     new_balance = _give_back(
-        order=order, note=f"Cancellation of {order.order_number}", actor_token_id=actor_token_id,
+        order=order,
+        note=f"Cancellation of {order.order_number}",
+        actor_token_id=actor_token_id,
         actor_user=actor_user,
     )
     order.status = Order.Status.CANCELLED
@@ -238,8 +246,12 @@ def order_fulfil_item(*, store, item_id: UUID, credentials: str = "", note: str 
     credentials = credentials or ""
     note = (note or "").strip()
     if not credentials.strip() and not note:
-        raise ApiError("Enter the credentials or a note", status=422, code="validation_error",
-                       errors=[{"field": "credentials", "message": "Enter the credentials or a note."}])
+        raise ApiError(
+            "Enter the credentials or a note",
+            status=422,
+            code="validation_error",
+            errors=[{"field": "credentials", "message": "Enter the credentials or a note."}],
+        )
     item = OrderItem.objects.for_store(store).select_related("variation").filter(pk=item_id).first()
     if item is None:
         raise ApiError("Order item not found", status=404, code="not_found")

@@ -13,7 +13,13 @@ from ..stock import license_upload, stock_row_render
 from .inventory_serializers import LicenseUploadInputSerializer
 
 STOCK_FIELDS = (
-    "id", "sku", "product_id", "product__name", "depends_on_stock", "stock_available", "stock_delivered",
+    "id",
+    "sku",
+    "product_id",
+    "product__name",
+    "depends_on_stock",
+    "stock_available",
+    "stock_delivered",
     "low_stock_threshold",
 )
 

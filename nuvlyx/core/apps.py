@@ -7,6 +7,11 @@ class CoreConfig(AppConfig):
     label = "core"
     verbose_name = "Stores"
 
+    def ready(self) -> None:
+        from .crypto import register_encrypted_field
+
+        register_encrypted_field("core.Event", "payload_encrypted")
+
 
 class NuvlyxAdminConfig(admin_apps.AdminConfig):
     default = False

@@ -1,11 +1,13 @@
 """The shared kernel: stores (tenants), their members, and the event outbox."""
 
+import json
 import uuid
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
+from .crypto import decrypt, encrypt
 from .fields import CreatedAtField, UpdatedAtField
 
 
@@ -80,7 +82,8 @@ class Event(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="events")
     type = models.CharField(max_length=64)
-    payload = models.JSONField()
+    # The envelope, encrypted at rest: order events carry license credentials (API.md).
+    payload_encrypted = models.TextField(editable=False)
     created_at = CreatedAtField()
     dispatched_at = models.DateTimeField(null=True, blank=True)
 
@@ -99,3 +102,17 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
+
+    @property
+    def payload(self) -> dict:
+        """The webhook envelope {id, type, createdAt, storeId, data}, decrypted once per instance."""
+        cached = self.__dict__.get("_payload")
+        if cached is None:
+            cached = json.loads(decrypt(self.payload_encrypted))
+            self.__dict__["_payload"] = cached
+        return cached
+
+    @payload.setter
+    def payload(self, value: dict) -> None:
+        self.__dict__["_payload"] = value
+        self.payload_encrypted = encrypt(json.dumps(value, separators=(",", ":"), ensure_ascii=False))

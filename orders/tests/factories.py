@@ -11,18 +11,37 @@ from wallets.services import wallet_recharge
 _seq = itertools.count(1)
 
 
-def make_variation(store, *, price="10000.00", kind=Product.Kind.DIGITAL, status=Product.Status.ACTIVE,
-                   depends_on_stock=True, duration_days=30, low_stock_threshold=0, product=None,
-                   post_sale_instructions="Log in at https://example.com") -> Variation:
+def make_variation(
+    store,
+    *,
+    price="10000.00",
+    kind=Product.Kind.DIGITAL,
+    status=Product.Status.ACTIVE,
+    depends_on_stock=True,
+    duration_days=30,
+    low_stock_threshold=0,
+    product=None,
+    post_sale_instructions="Log in at https://example.com",
+) -> Variation:
     n = next(_seq)
     if product is None:
         product = Product.objects.create(
-            store=store, name=f"Product {n}", slug=f"product-{n}", kind=kind, status=status,
+            store=store,
+            name=f"Product {n}",
+            slug=f"product-{n}",
+            kind=kind,
+            status=status,
             post_sale_instructions=post_sale_instructions,
         )
     return Variation.objects.create(
-        store=store, product=product, sku=f"SKU-{n}", name=f"Variation {n}", price=Decimal(price),
-        duration_days=duration_days, depends_on_stock=depends_on_stock, low_stock_threshold=low_stock_threshold,
+        store=store,
+        product=product,
+        sku=f"SKU-{n}",
+        name=f"Variation {n}",
+        price=Decimal(price),
+        duration_days=duration_days,
+        depends_on_stock=depends_on_stock,
+        low_stock_threshold=low_stock_threshold,
     )
 
 
@@ -31,8 +50,11 @@ def make_customer(store, *, balance="0.00", phone=None, linked=True, tier=None, 
 
     n = next(_seq)
     customer = Customer.objects.create(
-        store=store, name=name or f"Customer {n}", phone=phone,
-        phone_linked_at=now() if (phone and linked) else None, tier=tier,
+        store=store,
+        name=name or f"Customer {n}",
+        phone=phone,
+        phone_linked_at=now() if (phone and linked) else None,
+        tier=tier,
     )
     if Decimal(balance) > 0:
         wallet_recharge(customer=customer, amount=Decimal(balance))

@@ -1,0 +1,339 @@
+"""The owner's pages for orders and license stock, scoped to the owner's store.
+
+- Orders: list (no credentials), filters, a read-only detail page whose items show the decrypted
+  credentials, "Fulfil" for PENDING items (SERVICE / non-stock), and a "Refund" action.
+- License stock: a License list that never shows credentials, and a paste-or-upload bulk import
+  form calling catalog.stock.license_upload (the API's service).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from catalog.models import License, Variation
+from catalog.stock import MAX_CREDENTIALS_LENGTH, UPLOAD_BATCH_SIZE, license_upload
+from nuvlyx.api.errors import ApiError
+from nuvlyx.core.admin import StoreScopedAdminMixin, StoreScopedInlineMixin, user_store_ids
+from nuvlyx.core.crypto import DecryptionError, decrypt
+from nuvlyx.core.money import format_amount
+
+from .models import Order, OrderItem
+from .services import order_fulfil_item, order_refund
+
+
+def _reveal(item: OrderItem) -> str:
+    try:
+        if item.license_id:
+            return decrypt(item.license.credentials_encrypted)
+        if item.fulfilment_credentials_encrypted:
+            return decrypt(item.fulfilment_credentials_encrypted)
+    except DecryptionError:
+        return "(cannot be decrypted with the configured keys)"
+    return ""
+
+
+class OrderItemInline(StoreScopedInlineMixin, admin.TabularInline):
+    """Only rendered on an order's detail page: the one place credentials are shown in clear."""
+
+    model = OrderItem
+    extra = 0
+    can_delete = False
+    fields = (
+        "position",
+        "product_name",
+        "sku",
+        "price",
+        "status",
+        "credentials",
+        "fulfilment_note",
+        "delivered_at",
+        "expires_at",
+        "fulfil",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("license", "order")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Price paid")
+    def price(self, item):
+        return format_amount(item.price_paid)
+
+    @admin.display(description="Credentials")
+    def credentials(self, item):
+        value = _reveal(item)
+        return format_html("<code style='white-space:pre-wrap'>{}</code>", value) if value else "—"
+
+    @admin.display(description="")
+    def fulfil(self, item):
+        if item.status == OrderItem.Status.PENDING and item.order.status == Order.Status.PROCESSING:
+            url = reverse("admin:orders_order_fulfil", args=[item.order_id, item.pk])
+            return format_html('<a class="button" href="{}">Fulfil</a>', url)
+        return ""
+
+
+class FulfilForm(forms.Form):
+    credentials = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        required=False,
+        max_length=MAX_CREDENTIALS_LENGTH,
+        help_text="Stored encrypted; shown to the customer's bot through the API and webhooks.",
+    )
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False, max_length=2000)
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("credentials") or "").strip() and not (data.get("note") or "").strip():
+            raise forms.ValidationError("Enter the credentials or a note.")
+        return data
+
+
+@admin.register(Order)
+class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("order_number", "customer", "status", "total", "currency", "created_at")
+    list_filter = ("status", "created_at")
+    search_fields = ("customer__name", "customer__phone", "customer__email", "notes")
+    list_select_related = ("customer",)
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-number")
+    actions = ["refund_orders"]
+    inlines = [OrderItemInline]
+    readonly_fields = (
+        "order_number",
+        "customer",
+        "status",
+        "total",
+        "currency",
+        "notes",
+        "created_at",
+        "updated_at",
+        "completed_at",
+        "refunded_at",
+        "cancelled_at",
+    )
+    fields = readonly_fields
+
+    @admin.display(description="Number", ordering="number")
+    def order_number(self, order):
+        return order.order_number
+
+    @admin.display(description="Total", ordering="total_amount")
+    def total(self, order):
+        return format_amount(order.total_amount)
+
+    def has_add_permission(self, request, *args):
+        return False  # orders are placed through order_place (API), never typed in
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # read-only page; changes go through Fulfil / Refund
+
+    @admin.action(description="Refund selected orders to the customer's wallet")
+    def refund_orders(self, request, queryset):
+        done = 0
+        for order in queryset:
+            try:
+                order_refund(store=order.store, order_id=order.pk, actor_user=request.user)
+                done += 1
+            except ApiError as exc:
+                self.message_user(request, f"{order.order_number}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, f"Refunded {done} order(s).", messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/fulfil/<uuid:item_id>/",
+                self.admin_site.admin_view(self.fulfil_view),
+                name="orders_order_fulfil",
+            ),
+            *super().get_urls(),
+        ]
+
+    def fulfil_view(self, request, object_id, item_id):
+        order = self.get_queryset(request).filter(pk=unquote(object_id)).first()
+        if order is None:
+            raise Http404
+        if not (request.user.is_superuser or order.store_id in user_store_ids(request)):
+            raise PermissionDenied
+        item = OrderItem.objects.filter(order=order, pk=item_id).first()
+        if item is None:
+            raise Http404
+        form = FulfilForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                order_fulfil_item(
+                    store=order.store,
+                    item_id=item.pk,
+                    credentials=form.cleaned_data["credentials"],
+                    note=form.cleaned_data["note"],
+                )
+            except ApiError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, f"{item.sku} delivered.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": order,
+            "form": form,
+            "title": f"Fulfil {item.product_name} ({item.sku})",
+            "submit_label": "Deliver",
+            "intro": f"{order.order_number} for {order.customer}.",
+        }
+        return TemplateResponse(request, "admin/orders/form_page.html", context)
+
+
+# --- license stock ------------------------------------------------------------------------------------
+class LicenseImportForm(forms.Form):
+    variation = forms.ModelChoiceField(queryset=Variation.objects.none())
+    pasted = forms.CharField(
+        label="Credentials",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 80}),
+        help_text="One credential per line.",
+    )
+    file = forms.FileField(required=False, help_text="Or a text file with one credential per line.")
+
+    def __init__(self, *args, variations=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["variation"].queryset = variations
+
+    def clean(self):
+        data = super().clean()
+        lines: list[str] = []
+        if data.get("pasted"):
+            lines.extend(data["pasted"].splitlines())
+        upload = data.get("file")
+        if upload is not None:
+            try:
+                lines.extend(upload.read().decode("utf-8-sig").splitlines())
+            except UnicodeDecodeError:
+                raise forms.ValidationError("The file is not UTF-8 text.") from None
+        values, rejected = [], []
+        for number, line in enumerate(lines, start=1):
+            value = line.strip()
+            if not value:
+                continue
+            if len(value) > MAX_CREDENTIALS_LENGTH:
+                rejected.append(number)
+                continue
+            values.append(value)
+        if not values:
+            raise forms.ValidationError("Paste or upload at least one credential.")
+        data["values"], data["rejected"] = values, rejected
+        return data
+
+
+class VariationFilter(admin.SimpleListFilter):
+    """Stock per variation, listing only the owner's variations."""
+
+    title = "variation"
+    parameter_name = "variation"
+
+    def lookups(self, request, model_admin):
+        qs = Variation.objects.select_related("product").order_by("product__name", "sku")
+        if not request.user.is_superuser:
+            qs = qs.filter(store_id__in=user_store_ids(request))
+        return [(str(v.pk), f"{v.product.name} / {v.sku} ({v.stock_available} available)") for v in qs]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(variation_id=self.value())
+        return queryset
+
+
+@admin.register(License)
+class LicenseAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+    """Stock per variation. Credentials are never shown here (only on the order that delivered them)."""
+
+    list_display = ("id", "variation_sku", "product", "status", "created_at", "delivered_at", "expires_at")
+    list_filter = ("status", VariationFilter)
+    search_fields = ("variation__sku", "variation__product__name", "id")
+    list_select_related = ("variation__product",)
+    fields = ("variation", "status", "created_at", "delivered_at", "expires_at", "credentials")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+
+    @admin.display(description="SKU", ordering="variation__sku")
+    def variation_sku(self, lic):
+        return lic.variation.sku
+
+    @admin.display(description="Product")
+    def product(self, lic):
+        return lic.variation.product.name
+
+    @admin.display(description="Credentials")
+    def credentials(self, lic):
+        return "•••••••• (encrypted; shown on the order that delivered it)"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # counters must keep matching the rows
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return HttpResponseRedirect(reverse("admin:catalog_license_import"))
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="catalog_license_import"),
+            *super().get_urls(),
+        ]
+
+    def _variations(self, request):
+        qs = Variation.objects.select_related("product").order_by("product__name", "sku")
+        if not request.user.is_superuser:
+            qs = qs.filter(store_id__in=user_store_ids(request))
+        return qs
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        variations = self._variations(request)
+        form = LicenseImportForm(request.POST or None, request.FILES or None, variations=variations)
+        if request.method == "POST" and form.is_valid():
+            variation = form.cleaned_data["variation"]
+            values = form.cleaned_data["values"]
+            created = duplicates = 0
+            available = variation.stock_available
+            for start in range(0, len(values), UPLOAD_BATCH_SIZE):
+                result = license_upload(
+                    store=variation.store, variation=variation, credentials=values[start : start + UPLOAD_BATCH_SIZE]
+                )
+                created += result.created
+                duplicates += result.duplicates_skipped
+                available = result.available_stock
+            rejected = form.cleaned_data["rejected"]
+            text = f"{variation.sku}: {created} created, {duplicates} duplicates skipped, {available} available."
+            if rejected:
+                text += f" Rejected (over {MAX_CREDENTIALS_LENGTH} characters) lines: {rejected[:50]}"
+            self.message_user(request, text, messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:catalog_license_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": "Import licenses",
+            "submit_label": "Import",
+            "intro": "Credentials are encrypted before they are stored; duplicates of this variation are skipped.",
+            "stock_rows": variations.values(
+                "product__name", "sku", "stock_available", "stock_delivered", "low_stock_threshold"
+            ),
+        }
+        return TemplateResponse(request, "admin/orders/form_page.html", context)
