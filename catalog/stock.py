@@ -193,23 +193,21 @@ def license_take(*, variation: Variation, quantity: int, delivered_at: datetime 
     return licenses
 
 
+STOCK_FIELDS = (
+    "id",
+    "sku",
+    "product_id",
+    "product__name",
+    "depends_on_stock",
+    "stock_available",
+    "stock_delivered",
+    "low_stock_threshold",
+)
+
+
 def stock_row(variation_id) -> dict:
     """One row of GET /inventory/stock (also the inventory.low_stock event's data)."""
-    row = (
-        Variation.objects.filter(pk=variation_id)
-        .values(
-            "id",
-            "sku",
-            "product_id",
-            "product__name",
-            "depends_on_stock",
-            "stock_available",
-            "stock_delivered",
-            "low_stock_threshold",
-        )
-        .get()
-    )
-    return stock_row_render(row)
+    return stock_row_render(Variation.objects.filter(pk=variation_id).values(*STOCK_FIELDS).get())
 
 
 def stock_row_render(row: dict) -> dict:

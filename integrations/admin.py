@@ -4,12 +4,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from nuvlyx.api.permissions import SCOPES
-from nuvlyx.core.admin import StoreScopedAdminMixin, user_store_ids
+from nuvlyx.core.admin import ReadOnlyAdminMixin, SecretShownOnceMixin, StoreScopedAdminMixin, user_store_ids
 from nuvlyx.core.models import Store
 
 from . import whatsapp
@@ -26,7 +25,9 @@ class ApiTokenCreateForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class ApiTokenAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+    secret_once_template = "admin/integrations/token_created.html"
+    secret_once_title = "Token created"
     list_display = ("name", "prefix", "scope_list", "created_at", "last_used_at", "expires_at", "status")
     list_filter = ("revoked_at",)
     search_fields = ("name", "prefix")
@@ -85,22 +86,7 @@ class ApiTokenAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             created_by=request.user,
         )
         obj.pk = token.pk
-        request._nvl_new_token = plaintext  # lives only for this response
-
-    def response_add(self, request, obj, post_url_continue=None):
-        plaintext = getattr(request, "_nvl_new_token", None)
-        if plaintext is None:
-            return super().response_add(request, obj, post_url_continue)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Token created",
-            "token": ApiToken.objects.get(pk=obj.pk),
-            "plaintext": plaintext,
-            "opts": self.model._meta,
-        }
-        response = TemplateResponse(request, "admin/integrations/token_created.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
+        self.show_secret_once(request, plaintext)
 
     @admin.action(description="Revoke selected tokens")
     def revoke_selected(self, request, queryset):
@@ -285,7 +271,7 @@ class TemplateRouteAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MessageLog)
-class MessageLogAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class MessageLogAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "event_type",
@@ -318,15 +304,6 @@ class MessageLogAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         "sent_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 __all__ = ["ApiTokenAdmin", "MessageLogAdmin", "MosendConnectionAdmin", "TemplateRouteAdmin", "TokenError"]

@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from nuvlyx.api.errors import ApiError
-from nuvlyx.core.admin import StoreScopedAdminMixin, user_store_ids
+from nuvlyx.core.admin import ReadOnlyAdminMixin, StoreScopedAdminMixin, user_store_ids
 from nuvlyx.core.models import Store
 from nuvlyx.core.money import MoneyError, format_amount, parse_amount
 from nuvlyx.core.phones import PhoneError, normalize_phone
@@ -251,7 +251,7 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     """The ledger, read-only: entries are append-only (model, admin and a database trigger)."""
 
     list_display = ("created_at", "customer_name", "kind", "amount", "balance_after", "reference", "note", "actor")
@@ -274,15 +274,6 @@ class LedgerEntryAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup == "wallet__customer__id__exact" or super().lookup_allowed(lookup, value, request)
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_actions(self, request):
         return {}

@@ -6,11 +6,10 @@ Every page is scoped to the owner's store (StoreScopedAdminMixin); writes go thr
 
 from django import forms
 from django.contrib import admin, messages
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from nuvlyx.core.admin import StoreScopedAdminMixin, StoreScopedInlineMixin
+from nuvlyx.core.admin import ReadOnlyAdminMixin, SecretShownOnceMixin, StoreScopedAdminMixin, StoreScopedInlineMixin
 from nuvlyx.core.events import EVENT_TYPES
 
 from . import services, ssrf
@@ -43,7 +42,9 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class WebhookEndpointAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+    secret_once_template = "admin/webhooks/secret_created.html"
+    secret_once_title = "Webhook endpoint created"
     form = WebhookEndpointForm
     list_display = ("url", "event_list", "active", "state", "failing_since", "created_at", "delivery_log")
     list_filter = ("active",)
@@ -110,22 +111,7 @@ class WebhookEndpointAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             self.message_user(request, exc.message, messages.ERROR)
             return
         obj.pk = endpoint.pk
-        request._nvl_new_webhook_secret = secret  # lives only for this response
-
-    def response_add(self, request, obj, post_url_continue=None):
-        secret = getattr(request, "_nvl_new_webhook_secret", None)
-        if secret is None:
-            return super().response_add(request, obj, post_url_continue)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Webhook endpoint created",
-            "endpoint": WebhookEndpoint.objects.get(pk=obj.pk),
-            "secret": secret,
-            "opts": self.model._meta,
-        }
-        response = TemplateResponse(request, "admin/webhooks/secret_created.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
+        self.show_secret_once(request, secret)
 
     @admin.action(description="Send test event")
     def send_test_event(self, request, queryset):
@@ -148,25 +134,16 @@ class WebhookEndpointAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"Re-enabled {count} endpoint(s).", messages.SUCCESS)
 
 
-class AttemptInline(StoreScopedInlineMixin, admin.TabularInline):
+class AttemptInline(ReadOnlyAdminMixin, StoreScopedInlineMixin, admin.TabularInline):
     model = Attempt
     extra = 0
     can_delete = False
     fields = ("number", "created_at", "response_status", "duration_ms", "error", "response_excerpt")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Delivery)
-class DeliveryAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "event_type",
         "endpoint",
@@ -198,15 +175,6 @@ class DeliveryAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         "redelivery_of",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # a log: read-only
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Redeliver")
     def redeliver(self, request, queryset):

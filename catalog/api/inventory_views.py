@@ -1,37 +1,15 @@
 """GET /inventory/stock and POST /inventory/licenses (API.md "Inventory")."""
 
-import uuid
-
 from django.db.models import F
 from rest_framework.response import Response
 
 from nuvlyx.api.errors import ValidationFailed
+from nuvlyx.api.fields import uuid_query_param
 from nuvlyx.api.views import StoreScopedAPIView
 
 from ..models import Variation
-from ..stock import license_upload, stock_row_render
+from ..stock import STOCK_FIELDS, license_upload, stock_row_render
 from .inventory_serializers import LicenseUploadInputSerializer
-
-STOCK_FIELDS = (
-    "id",
-    "sku",
-    "product_id",
-    "product__name",
-    "depends_on_stock",
-    "stock_available",
-    "stock_delivered",
-    "low_stock_threshold",
-)
-
-
-def _uuid_param(params, name: str):
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise ValidationFailed.field(name, "Must be a valid UUID.") from None
 
 
 class StockView(StoreScopedAPIView):
@@ -40,10 +18,10 @@ class StockView(StoreScopedAPIView):
     def get(self, request):
         params = request.query_params
         qs = Variation.objects.for_store(self.store)
-        product_id = _uuid_param(params, "productId")
+        product_id = uuid_query_param(params, "productId")
         if product_id:
             qs = qs.filter(product_id=product_id)
-        variation_id = _uuid_param(params, "variationId")
+        variation_id = uuid_query_param(params, "variationId")
         if variation_id:
             qs = qs.filter(pk=variation_id)
         low = params.get("lowStock")

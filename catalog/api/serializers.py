@@ -10,7 +10,14 @@ import uuid
 from rest_framework import serializers
 
 from nuvlyx.api.errors import ValidationFailed
-from nuvlyx.api.fields import MoneyField, StrictBooleanField, StrictCharField, StrictIntegerField
+from nuvlyx.api.fields import (
+    MoneyField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictUUIDField,
+    parse_uuid,
+)
 
 from ..models import Product
 from ..selectors import ProductFilters, product_detail_data  # noqa: F401  (product_detail_data: reused by others)
@@ -24,25 +31,6 @@ MAX_TIER_PRICES = 50
 MAX_VARIATIONS = 50
 MAX_TIER_LEVEL = 1_000_000
 MAX_DURATION_DAYS = 36_500
-
-
-def parse_uuid(value) -> uuid.UUID | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
-class StrictUUIDField(serializers.Field):
-    """A UUID given as a string (DRF's UUIDField would also take integers)."""
-
-    def to_internal_value(self, data) -> uuid.UUID:
-        parsed = parse_uuid(data)
-        if parsed is None:
-            raise serializers.ValidationError("Must be a valid UUID.")
-        return parsed
 
 
 class UUIDListField(serializers.Field):

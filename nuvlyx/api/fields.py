@@ -1,6 +1,7 @@
 """Reusable serializer fields with API.md's input and output rules."""
 
 import math
+import uuid
 from decimal import Decimal
 
 from rest_framework import serializers
@@ -78,3 +79,35 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """Ids are strings: DRF would also turn an integer into a UUID."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+def parse_uuid(value) -> uuid.UUID | None:
+    """A UUID from a string, or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def uuid_query_param(params, name: str) -> uuid.UUID | None:
+    """An optional UUID query parameter: absent/empty → None, malformed → 422 naming it."""
+    from .errors import ValidationFailed
+
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    parsed = parse_uuid(raw)
+    if parsed is None:
+        raise ValidationFailed.field(name, "Must be a valid UUID.")
+    return parsed

@@ -6,6 +6,7 @@ to their store automatically.
 """
 
 from django.contrib import admin
+from django.template.response import TemplateResponse
 
 from .models import Store, StoreMember
 
@@ -117,6 +118,45 @@ class StoreScopedInlineMixin(StoreScopedAdminMixin):
         return request.user.is_superuser or is_store_member(request)
 
 
+class ReadOnlyAdminMixin:
+    """Logs and ledgers: viewable, never added, changed or deleted from the admin."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SecretShownOnceMixin:
+    """After "add", show a generated secret exactly once on the next page (no redirect, no session:
+    the plaintext lives only in this response). Call `show_secret_once(request, secret)` in save_model."""
+
+    secret_once_template: str = ""
+    secret_once_title: str = "Created"
+
+    def show_secret_once(self, request, secret: str) -> None:
+        request._nvl_secret_once = secret
+
+    def response_add(self, request, obj, post_url_continue=None):
+        secret = getattr(request, "_nvl_secret_once", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": self.secret_once_title,
+            "object": self.model.objects.get(pk=obj.pk),
+            "secret": secret,
+            "opts": self.model._meta,
+        }
+        response = TemplateResponse(request, self.secret_once_template, context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "currency", "created_at")
@@ -154,4 +194,4 @@ class StoreMemberAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
 
-__all__ = ["StoreScopedAdminMixin", "StoreScopedInlineMixin"]
+__all__ = ["ReadOnlyAdminMixin", "SecretShownOnceMixin", "StoreScopedAdminMixin", "StoreScopedInlineMixin"]

@@ -2,18 +2,18 @@
 
 from rest_framework import serializers
 
-from nuvlyx.api.fields import StrictCharField
+from nuvlyx.api.fields import StrictCharField, StrictUUIDField
 
 from ..models import Order
 from ..services import MAX_ITEMS
 
 
 class OrderItemInputSerializer(serializers.Serializer):
-    variationId = serializers.UUIDField()
+    variationId = StrictUUIDField()
 
 
 class OrderCreateInputSerializer(serializers.Serializer):
-    customerId = serializers.UUIDField(required=False, allow_null=True)
+    customerId = StrictUUIDField(required=False, allow_null=True)
     # Strict E.164 and "linked" are checked by wallets.selectors.customer_resolve (422 / 404).
     customerPhone = StrictCharField(required=False, allow_null=True, max_length=32, trim_whitespace=False)
     items = serializers.ListField(
@@ -24,8 +24,8 @@ class OrderCreateInputSerializer(serializers.Serializer):
 
 class OrderListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Order.Status.values, required=False)
-    userId = serializers.UUIDField(required=False)
-    productId = serializers.UUIDField(required=False)
-    variationId = serializers.UUIDField(required=False)
+    userId = StrictUUIDField(required=False)
+    productId = StrictUUIDField(required=False)
+    variationId = StrictUUIDField(required=False)
     dateFrom = serializers.CharField(required=False)
     dateTo = serializers.CharField(required=False)

@@ -2,22 +2,13 @@
 
 from rest_framework import serializers
 
-from nuvlyx.api.fields import E164PhoneField, MoneyField, StrictCharField
+from nuvlyx.api.fields import E164PhoneField, MoneyField, StrictCharField, StrictUUIDField
 
 
 class StrictEmailField(serializers.EmailField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictUUIDField(serializers.UUIDField):
-    """DRF would turn an integer into a UUID; ids are strings."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid", value=data)
         return super().to_internal_value(data)
 
 
