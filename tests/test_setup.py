@@ -52,7 +52,12 @@ def test_production_refuses_to_start_without_secrets():
 @pytest.mark.live
 def test_make_run_on_a_fresh_clone_serves_docs_and_guards_the_api(tmp_path):
     """`make run` on a fresh clone (embedded SQLite, filesystem broker): docs 200, API 401 without a token,
-    the printed demo token works. The virtualenv of this run is reused so the test does not reinstall."""
+    the printed demo token works, and a webhook is delivered asynchronously by the embedded worker.
+    The virtualenv of this run is reused so the test does not reinstall."""
+    from standardwebhooks.webhooks import Webhook
+
+    from webhooks.tests.receiver import Receiver
+
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(BASE_DIR), str(clone)], check=True, timeout=120)
     venv = Path(sys.executable).parent.parent
@@ -92,6 +97,28 @@ def test_make_run_on_a_fresh_clone_serves_docs_and_guards_the_api(tmp_path):
         me = requests.get(f"{base}/api/v1/external/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
         assert me.status_code == 200 and me.json()["store"]["slug"] == "demo"
         assert (clone / "var" / "db.sqlite3").exists()
+
+        receiver = Receiver().start()
+        try:
+            auth = {"Authorization": f"Bearer {token}"}
+            hook = requests.post(
+                f"{base}/api/v1/external/webhooks",
+                json={"url": receiver.url, "events": ["*"]},
+                headers=auth,
+                timeout=10,
+            )
+            assert hook.status_code == 201, hook.content
+            test = requests.post(f"{base}/api/v1/external/webhooks/{hook.json()['id']}/test", headers=auth, timeout=10)
+            assert test.status_code == 202, test.content
+            deadline = time.monotonic() + 60
+            while not receiver.requests and time.monotonic() < deadline:
+                time.sleep(0.3)
+            assert receiver.requests, "the embedded worker did not deliver the webhook"
+            delivered = receiver.requests[0]
+            payload = Webhook(hook.json()["secret"]).verify(delivered.body, delivered.headers)
+            assert payload["type"] == "webhook.test"
+        finally:
+            receiver.stop()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
