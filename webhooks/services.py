@@ -141,7 +141,7 @@ def endpoint_send_test(*, endpoint: WebhookEndpoint) -> Delivery:
     return delivery
 
 
-# --- fan-out (runs in the worker, through core.dispatch_event) ---------------------------------
+# --- fan-out (runs in the worker, through core.dispatch_events) ---------------------------------
 def _delivery_create(*, endpoint: WebhookEndpoint, event: Event, redelivery_of: Delivery | None = None) -> Delivery:
     delivery = Delivery.objects.create(
         store_id=endpoint.store_id,

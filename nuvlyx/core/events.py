@@ -51,8 +51,33 @@ def emit(*, store: Store, type: str, data: dict[str, Any]) -> Event:
     event = Event(store=store, type=type)
     event.payload = envelope(event, data)
     event.save(force_insert=True)
-    transaction.on_commit(lambda: enqueue_dispatch(event.pk))
+    _dispatch_after_commit(event.pk)
     return event
+
+
+def _dispatch_after_commit(event_id) -> None:
+    """One fan-out task per transaction, not per event (an order emits two events at once).
+
+    The batch rides on this transaction's on-commit callback: if the transaction (or the savepoint
+    that registered it) rolls back, Django drops the callback and the next emit starts a new batch.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        enqueue_dispatch([event_id])
+        return
+    for _sids, callback, _robust in connection.run_on_commit:
+        batch = getattr(callback, "event_batch", None)
+        if batch is not None:
+            batch.append(event_id)
+            return
+
+    batch = [event_id]
+
+    def flush() -> None:
+        enqueue_dispatch(batch)
+
+    flush.event_batch = batch
+    transaction.on_commit(flush)
 
 
 def envelope(event: Event, data: dict[str, Any]) -> dict[str, Any]:
@@ -66,13 +91,13 @@ def envelope(event: Event, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def enqueue_dispatch(event_id) -> None:
-    from .tasks import dispatch_event
+def enqueue_dispatch(event_ids) -> None:
+    from .tasks import dispatch_events
 
     try:
-        dispatch_event.delay(str(event_id))
-    except Exception:  # broker down: the sweeper will dispatch it
-        logger.warning("could not enqueue dispatch of event %s; the sweeper will retry", event_id)
+        dispatch_events.delay([str(event_id) for event_id in event_ids])
+    except Exception:  # broker down: the sweeper will dispatch them
+        logger.warning("could not enqueue dispatch of %d event(s); the sweeper will retry", len(event_ids))
 
 
 def dispatch(event_id) -> None:

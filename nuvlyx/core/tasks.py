@@ -7,10 +7,13 @@ from .models import Event
 from .timeutil import now
 
 
-@shared_task(name="core.dispatch_event", bind=True, max_retries=10, default_retry_delay=10)
-def dispatch_event(self, event_id: str) -> None:
+@shared_task(name="core.dispatch_events", bind=True, max_retries=10, default_retry_delay=10)
+def dispatch_events(self, event_ids: list[str]) -> None:
+    """Fan out the events of one transaction, in order. Dispatch is idempotent, so a retry
+    after a partial failure re-runs only what is not yet marked dispatched."""
     try:
-        dispatch(event_id)
+        for event_id in event_ids:
+            dispatch(event_id)
     except Exception as exc:
         raise self.retry(exc=exc)
 
@@ -24,6 +27,6 @@ def sweep_events() -> int:
         .order_by("created_at")
         .values_list("pk", flat=True)[:1000]
     )
-    for event_id in ids:
-        enqueue_dispatch(event_id)
+    for start in range(0, len(ids), 100):
+        enqueue_dispatch(ids[start : start + 100])
     return len(ids)

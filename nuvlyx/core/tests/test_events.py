@@ -70,3 +70,26 @@ def test_sweeper_requeues_undispatched_events_on_the_real_broker(store):
         message_count = conn.default_channel.queue_declare(queue, passive=True).message_count
         conn.default_channel.queue_purge(queue)
     assert message_count == 1
+
+
+def test_one_fan_out_task_per_transaction(store, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        with transaction.atomic():
+            first = events.emit(store=store, type="webhook.test", data={"n": 1})
+            second = events.emit(store=store, type="webhook.test", data={"n": 2})
+    assert len(callbacks) == 1
+    assert callbacks[0].event_batch == [first.pk, second.pk]
+
+
+def test_rolled_back_savepoint_does_not_lose_the_next_events(store, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    events.emit(store=store, type="webhook.test", data={"n": 1})
+                    raise RuntimeError("undo")
+            except RuntimeError:
+                pass
+            kept = events.emit(store=store, type="webhook.test", data={"n": 2})
+    assert [callback.event_batch for callback in callbacks] == [[kept.pk]]
+    assert list(Event.objects.values_list("pk", flat=True)) == [kept.pk]
