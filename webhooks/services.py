@@ -156,7 +156,9 @@ def _delivery_create(*, endpoint: WebhookEndpoint, event: Event, redelivery_of: 
 
 
 def _targets(event: Event) -> list[WebhookEndpoint]:
-    endpoints = WebhookEndpoint.objects.for_store(event.store_id).filter(active=True)
+    # An endpoint receives the events that happened after it was created, even when the fan-out
+    # runs later (queued work, a sweeper catching up after a broker outage).
+    endpoints = WebhookEndpoint.objects.for_store(event.store_id).filter(active=True, created_at__lte=event.created_at)
     if event.type == TEST_EVENT:
         target = (event.payload.get("data") or {}).get("webhookId")
         try:

@@ -290,3 +290,22 @@ def test_app_registers_its_handler_and_encrypted_column():
 
     assert event_handlers()["webhooks"] is services.fan_out
     assert ("webhooks.WebhookEndpoint", "secret_encrypted") in encrypted_fields()
+
+
+def test_an_endpoint_does_not_receive_events_from_before_it_existed(api, store):
+    from datetime import timedelta
+
+    from nuvlyx.core.events import emit
+    from nuvlyx.core.models import Event
+    from webhooks.models import Delivery, WebhookEndpoint
+    from webhooks.services import fan_out
+
+    old = emit(store=store, type="customer.created", data={"id": "x"})
+    Event.objects.filter(pk=old.pk).update(created_at=old.created_at - timedelta(minutes=1))
+    created = api.post("/webhooks", {"url": "https://93.184.215.14/hook", "events": ["*"]})
+    assert created.status_code == 201, created.content
+    new = emit(store=store, type="customer.created", data={"id": "y"})
+    fan_out(Event.objects.get(pk=old.pk))
+    fan_out(Event.objects.get(pk=new.pk))
+    endpoint = WebhookEndpoint.objects.get(pk=created.json()["id"])
+    assert list(Delivery.objects.filter(endpoint=endpoint).values_list("event_id", flat=True)) == [new.pk]
