@@ -13,7 +13,7 @@ from conftest import BASE_DIR, subprocess_env, wait_until
 from nuvlyx.core.events import emit
 from nuvlyx.core.models import Event
 from nuvlyx.core.tasks import sweep_events
-from webhooks.models import Attempt, Delivery
+from webhooks.models import Attempt, Delivery, WebhookEndpoint
 from webhooks.tasks import sweep_deliveries
 
 from .receiver import Reply
@@ -141,8 +141,10 @@ def test_broker_down_at_commit_the_sweepers_deliver(api, store, receiver, celery
     time.sleep(1.0)
     assert receiver.requests == [] and not Delivery.objects.filter(event=event).exists()
 
-    # the outbox sweeper skips events younger than 30 s (their own enqueue may still be on its way)
+    # the outbox sweeper skips events younger than 30 s (their own enqueue may still be on its way);
+    # the endpoint keeps existing before the event (it only receives events from after its creation)
     Event.objects.filter(pk=event.pk).update(created_at=event.created_at - timedelta(seconds=60))
+    WebhookEndpoint.objects.filter(pk=endpoint["id"]).update(created_at=event.created_at - timedelta(seconds=120))
 
     def swept():  # what celery beat runs every minute
         sweep_events()
