@@ -7,15 +7,20 @@ counts, stock and price sums), so a matching If-None-Match is answered without r
 """
 
 import hashlib
+import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from uuid import UUID
 
-from django.db import connection
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, TextField
 from django.db.models.functions import Cast
 
 from nuvlyx.api.errors import NotFound
+from nuvlyx.api.renderers import dumps
 from nuvlyx.core.money import format_amount
 from nuvlyx.core.timeutil import format_datetime
 
@@ -26,6 +31,8 @@ from .pricing import quote_variations
 REPRESENTATION_VERSION = "1"
 
 PRODUCT_NOT_FOUND = "Product not found"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,19 +90,128 @@ def product_list_queryset(*, store, filters: ProductFilters) -> QuerySet[Product
     return qs
 
 
-def product_list_validator(*, store, filters: ProductFilters) -> Validator:
-    """One aggregate query over everything GET /products renders (stock counts included)."""
-    agg = product_list_queryset(store=store, filters=filters).aggregate(
-        p_count=Count("id", distinct=True),
-        p_max=Max("updated_at"),
-        v_count=Count("variations__id"),
-        v_max=Max("variations__updated_at"),
-        v_stock=Sum("variations__stock_available"),
-        v_price=Sum("variations__price"),
+def _icontains(column: str) -> str:
+    """`column` icontains %s, written exactly as Django writes the lookup for this database."""
+    return f"{connection.ops.lookup_cast('icontains') % column} {connection.operators['icontains'] % '%s'}"
+
+
+def _list_where(*, store, filters: ProductFilters) -> tuple[str, list]:
+    """The SQL of `product_list_queryset`'s filters on `catalog_product p` (kept in step with it; the tests
+    compare the ETag's product count with the rendered list for every filter). Hand-written because the ORM
+    compiles an aggregate over a join in ~2.7 ms of Python, more than PostgreSQL takes to run it."""
+    uuid_field = Product._meta.pk
+    db_uuid = lambda value: uuid_field.get_db_prep_value(value, connection)  # noqa: E731
+    where, params = ["p.store_id = %s"], [db_uuid(store.pk)]
+    if filters.status:
+        where.append("p.status = %s")
+        params.append(filters.status)
+    if filters.kind:
+        where.append("p.kind = %s")
+        params.append(filters.kind)
+    if filters.category_id:
+        links = Product.categories.through._meta.db_table
+        exists = f"EXISTS (SELECT 1 FROM {links} pc WHERE pc.product_id = p.id AND pc.category_id = %s)"  # noqa: S608
+        where.append(exists)
+        params.append(db_uuid(filters.category_id))
+    if filters.search:
+        like = f"%{connection.ops.prep_for_like_query(filters.search)}%"
+        skus = (
+            f"SELECT vs.product_id FROM {Variation._meta.db_table} vs"  # noqa: S608
+            f" WHERE vs.store_id = %s AND {_icontains('vs.sku')}"
+        )
+        where.append(f"({_icontains('p.name')} OR {_icontains('p.slug')} OR p.id IN ({skus}))")
+        params += [like, like, db_uuid(store.pk), like]
+    return " AND ".join(where), params
+
+
+def _list_aggregates(*, store, filters: ProductFilters) -> tuple:
+    """(product count, max product updated_at, variation count, max variation updated_at, sum of stock,
+    sum of price) over what GET /products renders, in one statement, as per-table aggregates.
+
+    Unfiltered (the common poll, the whole catalog): no join at all, two plain `store_id = %s` scans
+    (~1.3 ms for 1,000 products × 3 variations, against ~3.3 ms for the join with a COUNT(DISTINCT)).
+    Filtered: the products, and their variations joined through the product_id index.
+    """
+    products, variations = Product._meta.db_table, Variation._meta.db_table
+    v_aggregates = "COUNT(*) AS n, MAX(v.updated_at) AS m, SUM(v.stock_available) AS s, SUM(v.price) AS pr"
+    where, params = _list_where(store=store, filters=filters)
+    if filters == ProductFilters():
+        v_source, v_params = f"{variations} v WHERE v.store_id = %s", params
+    else:
+        v_source, v_params = f"{variations} v JOIN {products} p ON p.id = v.product_id WHERE {where}", params
+    # Only table names and fixed SQL are interpolated; every value is a parameter.
+    sql = (
+        "SELECT p.n, p.m, v.n, v.m, v.s, v.pr FROM"  # noqa: S608
+        f" (SELECT COUNT(*) AS n, MAX(p.updated_at) AS m FROM {products} p WHERE {where}) p,"
+        f" (SELECT {v_aggregates} FROM {v_source}) v"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + v_params)
+        p_count, p_max, v_count, v_max, v_stock, v_price = cursor.fetchone()
+    if connection.vendor != "postgresql":  # sqlite: text timestamps, float sums
+        p_max, v_max = _parse_dt(p_max), _parse_dt(v_max)
+        v_price = None if v_price is None else Decimal(str(v_price)).quantize(Decimal("0.01"))
+    return p_count, p_max, v_count, v_max, v_stock, v_price
+
+
+def product_list_validator(*, store, filters: ProductFilters) -> Validator:
+    """One cheap aggregate statement over everything GET /products renders (stock counts included)."""
+    p_count, p_max, v_count, v_max, v_stock, v_price = _list_aggregates(store=store, filters=filters)
     parts = ["list", REPRESENTATION_VERSION, store.pk, filters.cache_key()]
-    parts += [agg["p_count"], agg["p_max"], agg["v_count"], agg["v_max"], agg["v_stock"], agg["v_price"]]
-    return _validator(parts, _latest(agg["p_max"], agg["v_max"]))
+    parts += [p_count, p_max, v_count, v_max, v_stock or 0, v_price or 0]
+    return _validator(parts, _latest(p_max, v_max))
+
+
+def _parse_dt(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# Rendered list bodies, one cache entry per (store, filters) holding (etag, bytes): served only while the
+# ETag just computed from the database still equals the stored one, so freshness is exact; the TTL only
+# bounds memory (a search term makes a new entry) and a new version replaces the old one in place.
+LIST_CACHE_SECONDS = 300
+
+
+def product_list_cache_key(*, store, filters: ProductFilters) -> str:
+    digest = hashlib.sha256(filters.cache_key().encode()).hexdigest()[:32]
+    return f"catalog:products:{REPRESENTATION_VERSION}:{store.pk}:{digest}"
+
+
+@contextmanager
+def _snapshot():
+    """The validator and the body read from one snapshot (REPEATABLE READ), so the body cached under an
+    ETag is exactly the state that ETag describes. Inside an outer transaction (tests), plain reads."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
+
+
+def product_list_body(*, store, filters: ProductFilters, validator: Validator) -> tuple[Validator, bytes]:
+    """GET /products as JSON bytes: the cached body when its ETag is `validator`'s, else built (and the
+    validator recomputed in the same snapshot), rendered and cached. Returns the validator of the body."""
+    key = product_list_cache_key(store=store, filters=filters)
+    try:
+        cached = cache.get(key)
+    except Exception:  # the cache is an accelerator: without Redis, build every time
+        logger.warning("product list cache unavailable", exc_info=True)
+        cached = None
+    if cached is not None and cached[0] == validator.etag:
+        return validator, cached[1]
+    with _snapshot():
+        validator = product_list_validator(store=store, filters=filters)
+        body = dumps(product_list_data(store=store, filters=filters))
+    try:
+        cache.set(key, (validator.etag, body), LIST_CACHE_SECONDS)
+    except Exception:
+        logger.warning("product list cache unavailable", exc_info=True)
+    return validator, body
 
 
 def _as_text(field: str, pg: bool):

@@ -36,11 +36,16 @@ def _etag_matches(request, etag: str) -> bool:
 
 
 def _conditional(request, validator: selectors.Validator, render) -> Response | HttpResponse:
-    """304 without rendering when the client's ETag still matches; else the rendered body (data or bytes)."""
+    """304 without rendering when the client's ETag still matches; else the rendered body.
+
+    `render()` returns the body as data, as bytes, or as (validator, bytes) when building it produced the
+    validator that describes it (the cached product list)."""
     if _etag_matches(request, validator.etag):
         response = Response(status=304)
     else:
         body = render()
+        if isinstance(body, tuple):
+            validator, body = body
         if isinstance(body, bytes):
             response = HttpResponse(body, content_type="application/json")
         else:
@@ -65,7 +70,7 @@ class ProductViewSet(StoreScopedViewSet):
         return _conditional(
             request,
             validator,
-            lambda: selectors.product_list_data(store=self.store, filters=filters),
+            lambda: selectors.product_list_body(store=self.store, filters=filters, validator=validator),
         )
 
     def retrieve(self, request, pk):

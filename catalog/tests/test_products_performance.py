@@ -122,12 +122,27 @@ def test_list_etag_304_and_change_after_price_change(warm_api, store, django_ass
     assert changed.json()[0]["variations"][0]["price"] == "9999.00"
 
 
-def test_304_is_cheaper_than_a_full_answer(warm_api, store):
+def test_list_query_counts_cold_build_warm_cache_and_304(warm_api, store):
+    """Cold (no cached body for this ETag): the ETag, then in one snapshot the ETag again, the products and
+    the variations (+ SET TRANSACTION ISOLATION outside tests' outer transaction). Warm (cached body whose
+    ETag still matches) and 304: only the ETag aggregate, exactly like each other."""
     bulk_catalog(store, 20)
-    etag = warm_api.get("/products")["ETag"]
-    full = count_queries(lambda: warm_api.get("/products"))
-    cached = count_queries(lambda: warm_api.get("/products", headers={"If-None-Match": etag}))
-    assert cached == full - 2  # no product rows, no variation rows
+    responses = []
+    cold = count_queries(lambda: responses.append(warm_api.get("/products")))
+    warm = count_queries(lambda: responses.append(warm_api.get("/products")))
+    etag = responses[0]["ETag"]
+    not_modified = count_queries(lambda: warm_api.get("/products", headers={"If-None-Match": etag}))
+    assert warm == not_modified
+    assert cold == warm + 3  # validator recomputed in the snapshot, product rows, variation rows
+    assert responses[0].content == responses[1].content and len(responses[1].json()) == 20
+    assert responses[1]["ETag"] == etag
+
+    # A change makes the next request cold again (the cached ETag no longer matches), then warm.
+    Variation.objects.filter(store=store, position=0).update(stock_available=99, updated_at=now())
+    assert count_queries(lambda: responses.append(warm_api.get("/products"))) == cold
+    assert count_queries(lambda: responses.append(warm_api.get("/products"))) == warm
+    assert responses[2]["ETag"] != etag and responses[2].content == responses[3].content
+    assert {v["stockQuantity"] for p in responses[3].json() for v in p["variations"] if v["sku"].endswith("-0")} == {99}
 
 
 def test_list_etag_changes_with_stock_filters_and_deletes(warm_api, store):
