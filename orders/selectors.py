@@ -1,4 +1,4 @@
-"""Reads of orders: the list and detail querysets (fixed query counts) and their JSON shapes."""
+"""Reads of orders: the list page and detail queryset (fixed query counts) and their JSON shapes."""
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
@@ -6,13 +6,13 @@ from nuvlyx.core.crypto import decrypt
 from nuvlyx.core.money import format_amount
 from nuvlyx.core.timeutil import format_datetime
 
-from .models import Order, OrderItem
+from .models import Order, OrderCounter, OrderItem
 
 
 def order_list_queryset(*, store, filters: dict | None = None) -> QuerySet:
-    """Newest first; customer joined, items prefetched with only the list fields (3 queries with the count)."""
+    """The store's orders matching the GET /orders filters, newest first (no rows loaded)."""
     filters = filters or {}
-    qs = Order.objects.for_store(store).select_related("customer")
+    qs = Order.objects.for_store(store)
     if filters.get("status"):
         qs = qs.filter(status=filters["status"])
     if filters.get("user_id"):
@@ -25,8 +25,71 @@ def order_list_queryset(*, store, filters: dict | None = None) -> QuerySet:
         qs = qs.filter(created_at__gte=filters["date_from"])
     if filters.get("date_to"):
         qs = qs.filter(created_at__lt=filters["date_to"])
-    items = OrderItem.objects.only("id", "order_id", "variation_id", "price_paid", "status", "position")
-    return qs.order_by("-created_at", "-number").prefetch_related(Prefetch("items", queryset=items))
+    return qs.order_by("-created_at", "-number")
+
+
+def order_total(*, store, filters: dict | None = None) -> int:
+    """How many orders match. Unfiltered: the store's OrderCounter (one primary-key read), exact because
+    numbers are gap-free (1..last_number, a rollback undoes the bump) and orders are never deleted
+    (refunds and cancellations change a status; the admin cannot delete). Filtered: COUNT(*)."""
+    if not any((filters or {}).values()):
+        last = OrderCounter.objects.filter(store_id=store.pk).values_list("last_number", flat=True).first()
+        if last is not None:
+            return last
+    return order_list_queryset(store=store, filters=filters).count()
+
+
+_LIST_FIELDS = (
+    "id",
+    "number",
+    "status",
+    "total_amount",
+    "currency",
+    "created_at",
+    "customer_id",
+    "customer__name",
+    "customer__phone",
+)
+
+
+def order_list_page(*, store, filters: dict | None, offset: int, limit: int) -> list[dict]:
+    """One page of GET /orders as JSON rows: one query for the orders (customer joined), one for their items.
+
+    values_list() rows, no model instances; the shape is seed 002's (no credentials in lists).
+    """
+    orders = list(
+        order_list_queryset(store=store, filters=filters).values_list(*_LIST_FIELDS)[offset : offset + limit]
+    )
+    if not orders:
+        return []
+    items: dict = {row[0]: [] for row in orders}
+    item_rows = (
+        OrderItem.objects.filter(order_id__in=list(items))
+        .order_by("position", "id")
+        .values_list("order_id", "id", "variation_id", "price_paid", "status")
+    )
+    for order_id, item_id, variation_id, price_paid, status in item_rows:
+        items[order_id].append(
+            {
+                "id": str(item_id),
+                "variationId": str(variation_id),
+                "pricePaid": format_amount(price_paid),
+                "status": status,
+            }
+        )
+    return [
+        {
+            "id": str(order_id),
+            "orderNumber": f"ORD-{number:06d}",
+            "status": status,
+            "totalAmount": format_amount(total_amount),
+            "currencyCode": currency,
+            "createdAt": format_datetime(created_at),
+            "user": {"id": str(customer_id), "name": name, "phone": phone},
+            "items": items[order_id],
+        }
+        for order_id, number, status, total_amount, currency, created_at, customer_id, name, phone in orders
+    ]
 
 
 def order_detail_queryset(*, store) -> QuerySet:
@@ -43,8 +106,10 @@ def _user(order: Order) -> dict:
     return {"id": str(customer.pk), "name": customer.name, "phone": customer.phone}
 
 
-def order_list_data(order: Order) -> dict:
-    """One row of GET /orders: exactly seed 002's shape (no credentials)."""
+def order_list_data(order: Order, items=None) -> dict:
+    """One row of GET /orders for a loaded Order (seed 002's shape, no credentials); order_list_page() is
+    the list endpoint's fast path and renders the same shape from values() rows."""
+    items = order.items.all() if items is None else items
     return {
         "id": str(order.pk),
         "orderNumber": order.order_number,
@@ -60,7 +125,7 @@ def order_list_data(order: Order) -> dict:
                 "pricePaid": format_amount(item.price_paid),
                 "status": item.status,
             }
-            for item in order.items.all()
+            for item in items
         ],
     }
 
@@ -90,12 +155,14 @@ def _fulfilment_data(item: OrderItem) -> dict | None:
     }
 
 
-def order_detail_data(order: Order) -> dict:
+def order_detail_data(order: Order, items=None) -> dict:
     """GET /orders/:id (and the data of every order.* event): items with decrypted credentials.
 
-    Load the order with order_detail_queryset() (or order_get()) so this makes no query.
+    Load the order with order_detail_queryset() (or order_get()) so this makes no query, or pass the
+    items (with their product and license attached) as order_place does with the rows it just built.
     """
-    data = order_list_data(order)
+    items = order.items.all() if items is None else items
+    data = order_list_data(order, items)
     data.update(
         {
             "notes": order.notes,
@@ -116,7 +183,7 @@ def order_detail_data(order: Order) -> dict:
                     "license": _license_data(item),
                     "fulfilment": _fulfilment_data(item),
                 }
-                for item in order.items.all()
+                for item in items
             ],
         }
     )

@@ -2,7 +2,8 @@
 
 Lock order (never deadlocks): the customer's wallet, then licenses (SKIP LOCKED, variation by
 variation in id order) with each variation's counter row, then the store's OrderCounter last,
-so the order number is only held between its assignment and the commit. Any failure rolls the
+so the order number is only held between its assignment and the commit (order_place leaves
+only the order row and the two event rows after it). Any failure rolls the
 whole transaction back, which is also what keeps order numbers gap-free.
 """
 
@@ -11,15 +12,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 
-from catalog.models import Product, Variation
-from catalog.pricing import quote_variations
+from catalog.models import Product, TierPrice, Variation
+from catalog.pricing import quote_variation
 from catalog.stock import expiry_for, license_take
 from nuvlyx.api.errors import ApiError, Conflict
 from nuvlyx.core.crypto import encrypt
 from nuvlyx.core.events import emit
-from nuvlyx.core.timeutil import now
+from nuvlyx.core.timeutil import format_datetime, now
 from wallets.selectors import customer_resolve
 from wallets.services import wallet_debit, wallet_lock, wallet_refund
 
@@ -52,12 +54,62 @@ def is_stock_backed(variation: Variation) -> bool:
     return variation.product.kind == Product.Kind.DIGITAL and variation.depends_on_stock
 
 
-def _next_order_number(store) -> int:
-    OrderCounter.objects.get_or_create(store=store)
-    counter = OrderCounter.objects.select_for_update().get(store=store)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return counter.last_number
+# The counter bump and the order row in ONE statement: the counter row stays locked from here to
+# the commit, so everything else of the placement happens before it. Table names are our models'.
+_BUMP_AND_INSERT_SQL = (
+    f"WITH n AS (UPDATE {OrderCounter._meta.db_table} SET last_number = last_number + 1"  # noqa: S608
+    " WHERE store_id = %s RETURNING last_number)"
+    f" INSERT INTO {Order._meta.db_table}"
+    " (id, store_id, number, customer_id, status, total_amount, currency, notes, created_at, updated_at,"
+    " completed_at, refunded_at, cancelled_at)"
+    " SELECT %s, %s, n.last_number, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL FROM n"
+    " RETURNING number"
+)
+_COUNTER_CREATE_SQL = (
+    f"INSERT INTO {OrderCounter._meta.db_table} (store_id, last_number) VALUES (%s, 0)"  # noqa: S608
+    " ON CONFLICT (store_id) DO NOTHING"
+)
+
+
+def _insert_order_numbered(order: Order) -> None:
+    """Take the store's next order number and insert `order` with it (sets order.number).
+
+    PostgreSQL: `UPDATE counter ... RETURNING` feeding the INSERT of the order, one round trip; the
+    counter row is locked until commit and a rollback undoes the bump (gap-free). The counter row is
+    created on a store's first order (INSERT ... ON CONFLICT DO NOTHING, then the bump again).
+    Elsewhere (SQLite embedded mode): the same with the ORM.
+    """
+    if connection.vendor != "postgresql":
+        OrderCounter.objects.get_or_create(store_id=order.store_id)
+        counter = OrderCounter.objects.select_for_update().get(store_id=order.store_id)
+        counter.last_number += 1
+        counter.save(update_fields=["last_number"])
+        order.number = counter.last_number
+        order.save(force_insert=True)
+        return
+    params = [
+        order.store_id,
+        order.pk,
+        order.store_id,
+        order.customer_id,
+        order.status,
+        order.total_amount,
+        order.currency,
+        order.notes,
+        order.created_at,
+        order.updated_at,
+        order.completed_at,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_BUMP_AND_INSERT_SQL, params)
+        row = cursor.fetchone()
+        if row is None:  # the store's first order
+            cursor.execute(_COUNTER_CREATE_SQL, [order.store_id])
+            cursor.execute(_BUMP_AND_INSERT_SQL, params)
+            row = cursor.fetchone()
+    order.number = row[0]
+    order._state.adding = False
+    order._state.db = connection.alias
 
 
 def _emit_order(order_id, store, *types: str) -> None:
@@ -65,6 +117,25 @@ def _emit_order(order_id, store, *types: str) -> None:
     data = order_detail_data(order)
     for event_type in types:
         emit(store=store, type=event_type, data=data)
+
+
+def _variations_with_tier_prices(*, store, variation_ids: list, tier_id) -> tuple[dict, dict]:
+    """The store's variations (product joined) and the tier's explicit prices for them: one query.
+
+    The prices are what catalog.pricing.tier_prices_for returns ({variation_id: price}); the rule
+    applying them stays catalog.pricing.quote_variation.
+    """
+    qs = Variation.objects.for_store(store).select_related("product").filter(pk__in=variation_ids)
+    if tier_id is not None:
+        explicit = TierPrice.objects.filter(tier_id=tier_id, variation_id=OuterRef("pk")).order_by().values("price")
+        qs = qs.annotate(tier_price=Subquery(explicit[:1]))
+    variations, tier_prices = {}, {}
+    for variation in qs:
+        variation.store = store  # already loaded: license_take's events read it
+        variations[variation.pk] = variation
+        if tier_id is not None and variation.tier_price is not None:
+            tier_prices[variation.pk] = variation.tier_price
+    return variations, tier_prices
 
 
 @transaction.atomic
@@ -78,7 +149,12 @@ def order_place(
     actor_token_id: UUID | None = None,
     actor_user=None,
 ) -> PlacedOrder:
-    """Place an order paid from the wallet (API.md "Orders"). `items` = one variation id per unit."""
+    """Place an order paid from the wallet (API.md "Orders"). `items` = one variation id per unit.
+
+    Everything that does not need the order number happens first (wallet, licenses, the items rows,
+    the order.* event data built from what is in memory); then one statement bumps the store's
+    counter and inserts the order, and only the two event rows follow it before the commit.
+    """
     if not 1 <= len(items) <= MAX_ITEMS:
         raise ApiError(
             f"An order has between 1 and {MAX_ITEMS} items",
@@ -89,9 +165,7 @@ def order_place(
     customer = customer_resolve(store=store, customer_id=customer_id, customer_phone=customer_phone)
 
     wanted = list(dict.fromkeys(items))
-    variations = {
-        v.pk: v for v in Variation.objects.for_store(store).select_related("product", "store").filter(pk__in=wanted)
-    }
+    variations, tier_prices = _variations_with_tier_prices(store=store, variation_ids=wanted, tier_id=customer.tier_id)
     for index, variation_id in enumerate(items):
         if variation_id not in variations:
             raise ApiError(
@@ -104,7 +178,10 @@ def order_place(
         if product.status != Product.Status.ACTIVE:
             raise ProductUnavailable(f"Product '{product.name}' is not available for sale")
 
-    quotes = {q.variation.pk: q.price for q in quote_variations(variations=variations.values(), tier=customer.tier)}
+    tier = customer.tier
+    quotes = {
+        v.pk: quote_variation(variation=v, tier=tier, tier_prices=tier_prices).price for v in variations.values()
+    }
     total = sum((quotes[variation_id] for variation_id in items), Decimal("0.00"))
 
     order_id = uuid4()
@@ -133,19 +210,20 @@ def order_place(
                 variation=variation, quantity=quantities[variation_id], delivered_at=stamp
             )
 
-    # 3. the order number, last
-    number = _next_order_number(store)
+    # 3. the items (their FK to the order is checked at commit: PostgreSQL's are DEFERRABLE INITIALLY
+    #    DEFERRED, as Django creates them) and the event data, from the objects in memory
     all_delivered = all(is_stock_backed(variations[v]) for v in items)
-    order = Order.objects.create(
+    order = Order(
         id=order_id,
         store=store,
-        number=number,
+        number=0,  # taken in step 4
         customer=customer,
         status=Order.Status.COMPLETED if all_delivered else Order.Status.PROCESSING,
         total_amount=total,
         currency=store.currency,
         notes=notes,
         created_at=stamp,
+        updated_at=stamp,
         completed_at=stamp if all_delivered else None,
     )
     rows = []
@@ -170,9 +248,15 @@ def order_place(
             )
         )
     OrderItem.objects.bulk_create(rows)
+    data = order_detail_data(order, items=rows)
 
-    types = ["order.created"] + (["order.completed"] if all_delivered else [])
-    _emit_order(order.pk, store, *types)
+    # 4. the order number, last: counter bump + order row in one statement, then the two events
+    _insert_order_numbered(order)
+    data["orderNumber"] = order.order_number
+    data["updatedAt"] = format_datetime(order.updated_at)  # the ORM fallback's save() stamps it
+    emit(store=store, type="order.created", data=data)
+    if all_delivered:
+        emit(store=store, type="order.completed", data=data)
     return PlacedOrder(order=order, new_balance=new_balance)
 
 

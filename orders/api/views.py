@@ -3,13 +3,13 @@
 from rest_framework.response import Response
 
 from nuvlyx.api.errors import ValidationFailed
-from nuvlyx.api.pagination import paginate_queryset, paginated_response, parse_page
+from nuvlyx.api.pagination import paginated_response, parse_page
 from nuvlyx.api.views import StoreScopedViewSet
 from nuvlyx.core.money import format_amount
 from nuvlyx.core.timeutil import parse_query_datetime
 
 from ..models import Order
-from ..selectors import order_detail_data, order_detail_queryset, order_list_data, order_list_queryset
+from ..selectors import order_detail_data, order_detail_queryset, order_list_page, order_total
 from ..services import order_cancel, order_place, order_refund
 from .serializers import OrderCreateInputSerializer, OrderListQuerySerializer
 
@@ -56,8 +56,11 @@ class OrderViewSet(StoreScopedViewSet):
     def list(self, request):
         filters = _list_filters(request.query_params)
         page = parse_page(request.query_params)
-        rows, total = paginate_queryset(order_list_queryset(store=self.store, filters=filters), page)
-        return paginated_response([order_list_data(order) for order in rows], page=page, total=total)
+        total = order_total(store=self.store, filters=filters)
+        rows = [] if page.offset >= total else order_list_page(
+            store=self.store, filters=filters, offset=page.offset, limit=page.limit
+        )
+        return paginated_response(rows, page=page, total=total)
 
     def retrieve(self, request, pk=None):
         return Response(order_detail_data(self.get_object()))

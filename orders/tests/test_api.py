@@ -337,7 +337,7 @@ def _bulk_orders(store, count: int, items_per_order: int):
     ]
 
 
-# token lookup + COUNT + page + items prefetch; token lookup + order + items (with license, product)
+# token + total (counter row when unfiltered) + page + items; token + order + items (with license, product)
 LIST_QUERIES = 4
 DETAIL_QUERIES = 3
 

@@ -1,0 +1,141 @@
+"""The fast paths of issue 8: POST /orders' fixed query count, the unfiltered list total read from the
+order counter, and order.* event data built in memory (equal to GET /orders/:id)."""
+
+from decimal import Decimal
+
+import pytest
+
+from catalog.models import Product
+from nuvlyx.core.models import Event
+from orders.models import Order, OrderCounter
+
+from .factories import make_customer, make_tier, make_variation, set_tier_price, stock
+
+pytestmark = pytest.mark.django_db
+
+# A 1-item order from stock, steady state (counter row exists, token already used), in a test transaction:
+# token (1); SAVEPOINT order_place; customer (1); variations + tier prices (1); wallet_debit: SAVEPOINT, lock,
+# ledger insert, balance update, RELEASE (5); license_take: SKIP LOCKED select, license update, counters,
+# low-stock flag (4); items insert (1); counter bump + order insert (1); 2 events; RELEASE = 18.
+# Before issue 8 it was 24 (separate tier-price query; counter get_or_create + lock + update; order insert;
+# order + items re-read for the events).
+POST_ONE_ITEM_QUERIES = 18
+PER_EXTRA_STOCK_VARIATION = 4  # license_take of one more variation (catalog.stock)
+
+
+def _warm_up(api, store):
+    variation = make_variation(store, depends_on_stock=False, kind=Product.Kind.SERVICE, price="0.00")
+    customer = make_customer(store)
+    assert (
+        api.post("/orders", {"customerId": str(customer.pk), "items": [{"variationId": str(variation.pk)}]}).status_code
+        == 201
+    )
+
+
+def test_post_orders_query_count_is_fixed(api, store, django_assert_num_queries):
+    _warm_up(api, store)
+    tier = make_tier(store)
+    a, b = make_variation(store, price="100.00"), make_variation(store, price="50.00")
+    stock(a, 5)
+    stock(b, 5)
+    set_tier_price(a, tier, "80.00")
+    customer = make_customer(store, balance="1000.00", tier=tier)
+
+    with django_assert_num_queries(POST_ONE_ITEM_QUERIES):
+        one = api.post("/orders", {"customerId": str(customer.pk), "items": [{"variationId": str(a.pk)}]})
+    assert one.status_code == 201 and one.json()["totalAmount"] == "80.00"
+
+    items = [{"variationId": str(a.pk)}] * 3 + [{"variationId": str(b.pk)}] * 2
+    with django_assert_num_queries(POST_ONE_ITEM_QUERIES + PER_EXTRA_STOCK_VARIATION):
+        five = api.post("/orders", {"customerId": str(customer.pk), "items": items})
+    assert five.status_code == 201 and five.json()["totalAmount"] == "340.00"
+    assert five.json()["newBalance"] == "580.00"
+
+
+def test_first_order_of_a_store_creates_its_counter(api, store):
+    variation = make_variation(store, depends_on_stock=False, kind=Product.Kind.SERVICE, price="1.00")
+    customer = make_customer(store, balance="5.00")
+    assert not OrderCounter.objects.filter(store=store).exists()
+    body = {"customerId": str(customer.pk), "items": [{"variationId": str(variation.pk)}]}
+    assert [api.post("/orders", body).json()["orderNumber"] for _ in range(2)] == ["ORD-000001", "ORD-000002"]
+    assert OrderCounter.objects.get(store=store).last_number == 2
+
+
+def test_events_equal_detail_for_mixed_tier_priced_orders(api, store):
+    tier = make_tier(store, level=3)
+    digital = make_variation(store, price="100.00", duration_days=None, post_sale_instructions="")
+    other = make_variation(store, price="30.00", duration_days=7)
+    service = make_variation(store, kind=Product.Kind.SERVICE, depends_on_stock=False, price="20.00")
+    stock(digital, 3)
+    stock(other, 1)
+    set_tier_price(digital, tier, "90.00")
+    customer = make_customer(store, balance="1000.00", tier=tier, phone="+573001112233", name="Ana Ñandú")
+
+    items = [digital, other, digital, service]
+    mixed = api.post(
+        "/orders",
+        {"customerPhone": "+573001112233", "items": [{"variationId": str(v.pk)} for v in items], "notes": "x"},
+    ).json()
+    complete = api.post("/orders", {"customerId": str(customer.pk), "items": [{"variationId": str(digital.pk)}]}).json()
+
+    assert (mixed["status"], mixed["totalAmount"]) == ("PROCESSING", "230.00")
+    assert (complete["status"], complete["totalAmount"]) == ("COMPLETED", "90.00")
+    for placed, types in ((mixed, ["order.created"]), (complete, ["order.created", "order.completed"])):
+        detail = api.get(f"/orders/{placed['orderId']}").json()
+        events = [
+            e for e in Event.objects.filter(type__startswith="order.") if e.payload["data"]["id"] == placed["orderId"]
+        ]
+        assert sorted(e.type for e in events) == sorted(types)
+        for event in events:
+            assert event.payload["data"] == detail
+    detail = api.get(f"/orders/{mixed['orderId']}").json()
+    assert [item["sku"] for item in detail["items"]] == [v.sku for v in items]
+    assert [item["pricePaid"] for item in detail["items"]] == ["90.00", "30.00", "90.00", "20.00"]
+    assert [item["license"] is None for item in detail["items"]] == [False, False, False, True]
+    assert detail["items"][0]["license"]["expiresAt"] is None
+    assert detail["items"][1]["license"]["expiresAt"] is not None
+
+
+def test_unfiltered_total_is_the_true_count(api, store, django_assert_num_queries):
+    variation = make_variation(store, depends_on_stock=False, kind=Product.Kind.SERVICE, price="1.00")
+    alice, bob = make_customer(store, balance="10.00"), make_customer(store, balance="10.00")
+    ids = [
+        api.post("/orders", {"customerId": str(c.pk), "items": [{"variationId": str(variation.pk)}]}).json()["orderId"]
+        for c in (alice, bob, alice, alice, bob)
+    ]
+    api.post(f"/orders/{ids[0]}/refund")
+    api.post(f"/orders/{ids[1]}/cancel")
+    # a refused order (insufficient balance) bumps nothing: the counter stays equal to the count
+    poor = make_customer(store, balance="0.00")
+    assert (
+        api.post("/orders", {"customerId": str(poor.pk), "items": [{"variationId": str(variation.pk)}]}).status_code
+        == 400
+    )
+
+    with django_assert_num_queries(4):  # token + counter + page + items
+        body = api.get("/orders", {"limit": "2", "page": "2"}).json()
+    assert body["pagination"] == {"page": 2, "limit": 2, "total": Order.objects.filter(store=store).count()}
+    assert body["pagination"]["total"] == 5
+    assert [row["id"] for row in body["data"]] == [ids[2], ids[1]]
+    with django_assert_num_queries(2):  # past the end: token + counter, no page query
+        assert api.get("/orders", {"page": "9"}).json() == {
+            "data": [],
+            "pagination": {"page": 9, "limit": 20, "total": 5},
+        }
+    # filtered lists still COUNT(*)
+    assert api.get("/orders", {"userId": str(alice.pk)}).json()["pagination"]["total"] == 3
+    assert api.get("/orders", {"status": "COMPLETED"}).json()["pagination"]["total"] == 0
+    assert api.get("/orders", {"status": "PROCESSING"}).json()["pagination"]["total"] == 3
+
+
+def test_store_without_counter_row_counts(api, store):
+    """Orders written outside order_place (no counter row): the total falls back to COUNT(*)."""
+    variation = make_variation(store, depends_on_stock=False, price="1.00")
+    customer = make_customer(store)
+    Order.objects.create(
+        store=store, number=7, customer=customer, status="COMPLETED", total_amount=Decimal("1.00"), currency="COP"
+    )
+    body = api.get("/orders").json()
+    assert body["pagination"]["total"] == 1 and len(body["data"]) == 1
+    assert body["data"][0]["orderNumber"] == "ORD-000007" and body["data"][0]["items"] == []
+    assert variation.pk  # unused otherwise
