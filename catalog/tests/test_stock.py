@@ -282,3 +282,105 @@ def test_delivered_credentials_live_only_encrypted_in_domain_tables(api, store):
     # API.md: order events carry the order "credentials included"; the outbox row keeps that
     # envelope encrypted, so no table of any app holds a credential in clear.
     assert leaking == set(), leaking
+
+
+# --- the fast upload path (issue 8): batch encryption, COPY insert, parallel import ---------------
+def fernet_parts(token: str) -> tuple[int, int, bytes]:
+    import base64
+    import struct
+
+    raw = base64.urlsafe_b64decode(token)
+    return raw[0], struct.unpack(">Q", raw[1:9])[0], raw[9:25]
+
+
+def test_encrypt_many_makes_standard_fernet_tokens():
+    import time
+
+    from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+    values = ["", "a", "x" * 15, "y" * 16, "z" * 17, "ñandú 🔑 user@mail:pw", "w" * 4096, "a"]
+    with override_settings(NUVLYX_ENCRYPTION_KEYS=[K1, K2]):
+        before = int(time.time())
+        tokens = crypto.encrypt_many(values)
+        after = int(time.time())
+        assert [crypto.decrypt(token) for token in tokens] == values
+    assert len(tokens) == len(values) and len(set(tokens)) == len(values)  # equal values, different tokens
+    first, second = Fernet(K1.encode()), Fernet(K2.encode())
+    for token, value in zip(tokens, values, strict=True):
+        assert first.decrypt(token.encode()) == value.encode("utf-8")  # the first key encrypts
+        assert MultiFernet([second, first]).decrypt(token.encode()) == value.encode("utf-8")
+        with pytest.raises(InvalidToken):
+            second.decrypt(token.encode())
+        version, stamp, _ = fernet_parts(token)
+        assert version == 0x80 and before <= stamp <= after
+    ivs = [fernet_parts(token)[2] for token in tokens]
+    assert len(set(ivs)) == len(ivs)
+    assert crypto.encrypt_many([]) == []
+
+
+def test_keyed_hasher_equals_keyed_hash():
+    digest = crypto.keyed_hasher("license")
+    for value in ["", "a", "ñandú 🔑", "k" * 4096]:
+        assert digest(value) == crypto.keyed_hash(value, purpose="license")
+    assert crypto.keyed_hasher("other")("a") != digest("a")
+
+
+@pytest.mark.django_db
+def test_upload_without_existing_check_counts_like_with_it(store):
+    """check_existing=False (the import's path: COPY, falling back on a conflict) == the checked path."""
+    values = [f"v{i}" for i in range(30)]
+    results = {}
+    for check in (True, False):
+        variation = make_variation(store, low_stock_threshold=5)
+        Variation.objects.filter(pk=variation.pk).update(low_stock_notified=True)
+        first = license_upload(store=store, variation=variation, credentials=values[:10], check_existing=check)
+        # 10 already in stock, 5 repeated within the upload, 20 new.
+        second = license_upload(
+            store=store, variation=variation, credentials=values[:10] + values[10:] + values[25:], check_existing=check
+        )
+        variation.refresh_from_db()
+        assert variation.low_stock_notified is False
+        assert counters(variation) == (30, 0)
+        hashes = set(License.objects.filter(variation=variation).values_list("credentials_hash", flat=True))
+        assert hashes == {crypto.keyed_hash(v, purpose="license") for v in values}
+        clear = {
+            crypto.decrypt(t)
+            for t in License.objects.filter(variation=variation).values_list("credentials_encrypted", flat=True)
+        }
+        assert clear == set(values)
+        results[check] = [(r.created, r.duplicates_skipped, r.available_stock) for r in (first, second)]
+    assert results[True] == results[False] == [(10, 0, 10), (20, 15, 30)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_import_dedupes_across_batches_and_stock(store, tmp_path):
+    """Workers insert batches concurrently: duplicates across batches and against stock are counted exactly."""
+    variation = make_variation(store)
+    license_upload(store=store, variation=variation, credentials=[f"cred-{i}" for i in range(0, 300, 7)])  # 43
+    lines = [f"cred-{i % 250}" for i in range(600)]  # 250 distinct values, each 2-3 times
+    path = tmp_path / "keys.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out, _ = run_import(store.slug, variation.sku, str(path), "--workers", "3", "--batch-size", "16")
+    in_stock_before = len([i for i in range(0, 250, 7)])  # 36 of the 250
+    assert f"created:    {250 - in_stock_before}" in out
+    assert f"duplicates: {600 - (250 - in_stock_before)}" in out
+    assert counters(variation) == (43 + 250 - in_stock_before, 0)
+    out, _ = run_import(store.slug, variation.sku, str(path), "--workers", "2", "--batch-size", "50")
+    assert "created:    0" in out and "duplicates: 600" in out  # re-running skips everything
+    assert counters(variation) == (43 + 250 - in_stock_before, 0)
+
+
+@pytest.mark.django_db
+def test_rotation_of_batch_encrypted_licenses(store, tmp_path):
+    with override_settings(NUVLYX_ENCRYPTION_KEYS=[K1]):
+        variation = make_variation(store)
+        path = tmp_path / "keys.txt"
+        path.write_text("\n".join(f"rot-{i}" for i in range(12)))
+        run_import(store.slug, variation.sku, str(path), "--workers", "1", "--batch-size", "5")
+    with override_settings(NUVLYX_ENCRYPTION_KEYS=[K2, K1]):
+        out = StringIO()
+        call_command("rotate_encryption_key", stdout=out)
+        assert "catalog.License.credentials_encrypted: 12 rotated, 0 already current" in out.getvalue()
+    with override_settings(NUVLYX_ENCRYPTION_KEYS=[K2]):
+        rows = License.objects.values_list("credentials_encrypted", flat=True)
+        assert sorted(crypto.decrypt(v) for v in rows) == sorted(f"rot-{i}" for i in range(12))
