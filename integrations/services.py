@@ -78,13 +78,12 @@ _TOKEN_FIELDS = (
     "revoked_at",
 )
 _STORE_FIELDS = ("id", "name", "slug", "currency")
-_TOKEN_SQL = (
-    "SELECT "
-    + ", ".join(f"t.{f}" for f in _TOKEN_FIELDS)
-    + ", "
-    + ", ".join(f"s.{f}" for f in _STORE_FIELDS)
-    + " FROM integrations_apitoken t JOIN core_store s ON s.id = t.store_id WHERE t.token_hash = %s"
-)
+_TOKEN_SQL = """
+    SELECT t.id, t.store_id, t.name, t.scopes, t.prefix, t.rate_limit_per_minute, t.expires_at, t.last_used_at,
+           t.revoked_at, s.id, s.name, s.slug, s.currency
+    FROM integrations_apitoken t JOIN core_store s ON s.id = t.store_id
+    WHERE t.token_hash = %s
+"""
 
 
 def _token_by_hash(token_hash: str) -> ApiToken | None:

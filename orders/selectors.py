@@ -57,9 +57,7 @@ def order_list_page(*, store, filters: dict | None, offset: int, limit: int) -> 
 
     values_list() rows, no model instances; the shape is seed 002's (no credentials in lists).
     """
-    orders = list(
-        order_list_queryset(store=store, filters=filters).values_list(*_LIST_FIELDS)[offset : offset + limit]
-    )
+    orders = list(order_list_queryset(store=store, filters=filters).values_list(*_LIST_FIELDS)[offset : offset + limit])
     if not orders:
         return []
     items: dict = {row[0]: [] for row in orders}

@@ -179,9 +179,7 @@ def order_place(
             raise ProductUnavailable(f"Product '{product.name}' is not available for sale")
 
     tier = customer.tier
-    quotes = {
-        v.pk: quote_variation(variation=v, tier=tier, tier_prices=tier_prices).price for v in variations.values()
-    }
+    quotes = {v.pk: quote_variation(variation=v, tier=tier, tier_prices=tier_prices).price for v in variations.values()}
     total = sum((quotes[variation_id] for variation_id in items), Decimal("0.00"))
 
     order_id = uuid4()
@@ -195,6 +193,7 @@ def order_place(
             actor_token_id=actor_token_id,
             actor_user=actor_user,
             note="Order payment",
+            savepoint=False,  # order_place's transaction rolls back as a whole
         )
         new_balance = entry.balance_after
     else:

@@ -57,8 +57,10 @@ class OrderViewSet(StoreScopedViewSet):
         filters = _list_filters(request.query_params)
         page = parse_page(request.query_params)
         total = order_total(store=self.store, filters=filters)
-        rows = [] if page.offset >= total else order_list_page(
-            store=self.store, filters=filters, offset=page.offset, limit=page.limit
+        rows = (
+            []
+            if page.offset >= total
+            else order_list_page(store=self.store, filters=filters, offset=page.offset, limit=page.limit)
         )
         return paginated_response(rows, page=page, total=total)
 

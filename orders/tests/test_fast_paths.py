@@ -14,13 +14,13 @@ from .factories import make_customer, make_tier, make_variation, set_tier_price,
 pytestmark = pytest.mark.django_db
 
 # A 1-item order from stock, steady state (counter row exists, token already used), in a test transaction:
-# token (1); SAVEPOINT order_place; customer (1); variations + tier prices (1); wallet_debit: SAVEPOINT, lock,
-# ledger insert, balance update, RELEASE (5); license_take: SKIP LOCKED select, license update, counters,
-# low-stock flag (4); items insert (1); counter bump + order insert (1); 2 events; RELEASE = 18.
+# token (1); SAVEPOINT order_place; customer (1); variations + tier prices (1); wallet_debit (no savepoint of its
+# own): lock, ledger insert, balance update (3); license_take: one SKIP LOCKED update … returning, counters,
+# low-stock flag (3); items insert (1); counter bump + order insert (1); 2 events; RELEASE = 15.
 # Before issue 8 it was 24 (separate tier-price query; counter get_or_create + lock + update; order insert;
-# order + items re-read for the events).
-POST_ONE_ITEM_QUERIES = 18
-PER_EXTRA_STOCK_VARIATION = 4  # license_take of one more variation (catalog.stock)
+# order + items re-read for the events; wallet savepoint; license select then update).
+POST_ONE_ITEM_QUERIES = 15
+PER_EXTRA_STOCK_VARIATION = 3  # license_take of one more variation (catalog.stock)
 
 
 def _warm_up(api, store):
