@@ -345,12 +345,29 @@ def stock_row_render(row: dict) -> dict:
     }
 
 
+_COUNTERS_SQL = """
+    UPDATE catalog_variation
+    SET stock_available = stock_available - %s, stock_delivered = stock_delivered + %s, updated_at = %s
+    WHERE id = %s
+    RETURNING depends_on_stock AND NOT low_stock_notified AND stock_available < low_stock_threshold
+"""
+
+
 def _counters_after_take(*, variation: Variation, count: int) -> None:
-    Variation.objects.filter(pk=variation.pk).update(
-        stock_available=F("stock_available") - count,
-        stock_delivered=F("stock_delivered") + count,
-        updated_at=now(),
-    )
+    if connection.vendor == "postgresql":
+        # One statement on the hot path; it also says whether the low-stock check below can fire.
+        with connection.cursor() as cursor:
+            cursor.execute(_COUNTERS_SQL, [count, count, now(), variation.pk])
+            (may_be_low,) = cursor.fetchone()
+        if not may_be_low:
+            return
+    else:
+        Variation.objects.filter(pk=variation.pk).update(
+            stock_available=F("stock_available") - count,
+            stock_delivered=F("stock_delivered") + count,
+            updated_at=now(),
+        )
+    # The flag flips once (the row is locked by the update above): inventory.low_stock is emitted once.
     flagged = Variation.objects.filter(
         pk=variation.pk,
         low_stock_notified=False,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from nuvlyx.api.errors import ApiError, Conflict
 from nuvlyx.core.events import emit
@@ -130,9 +130,28 @@ def wallet_ensure(*, customer: Customer) -> Wallet:
     return wallet
 
 
+_LOCK_SQL = (
+    "SELECT customer_id, store_id, balance, updated_at FROM wallets_wallet WHERE customer_id = %s FOR NO KEY UPDATE"
+)
+
+
+def _wallet_locked(customer_id) -> Wallet | None:
+    if connection.vendor != "postgresql":
+        return Wallet.objects.select_for_update(no_key=True).filter(customer_id=customer_id).first()
+    # Hand-written on PostgreSQL: this runs on every order and recharge.
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_SQL, [customer_id])
+        row = cursor.fetchone()
+    return (
+        Wallet.from_db(connection.alias, ["customer_id", "store_id", "balance", "updated_at"], list(row))
+        if row
+        else None
+    )
+
+
 def wallet_lock(*, customer: Customer) -> Wallet:
     """Lock (creating if missing) the customer's wallet row for the rest of the transaction."""
-    wallet = Wallet.objects.select_for_update(no_key=True).filter(customer_id=customer.pk).first()
+    wallet = _wallet_locked(customer.pk)
     if wallet is None:
         Wallet.objects.get_or_create(customer_id=customer.pk, defaults={"store_id": customer.store_id})
         wallet = Wallet.objects.select_for_update(no_key=True).get(customer_id=customer.pk)
@@ -163,7 +182,7 @@ def _append(
             code="validation_error",
             errors=[{"field": "amount", "message": "The resulting balance is too large."}],
         )
-    entry = LedgerEntry.objects.create(
+    entry = LedgerEntry(
         store_id=wallet.store_id,
         wallet=wallet,
         kind=kind,
@@ -175,10 +194,40 @@ def _append(
         actor_token_id=actor_token_id,
         actor_user=actor_user,
     )
+    if connection.vendor == "postgresql":
+        # The two writes of every balance change, hand-written (ORM compilation dominated them).
+        with connection.cursor() as cursor:
+            cursor.execute(_LEDGER_INSERT_SQL, [getattr(entry, column) for column in _LEDGER_COLUMNS])
+            cursor.execute(_WALLET_UPDATE_SQL, [new_balance, entry.created_at, wallet.pk])
+        entry._state.adding = False
+        entry._state.db = connection.alias
+    else:
+        entry.save(force_insert=True)
+        Wallet.objects.filter(pk=wallet.pk).update(balance=new_balance, updated_at=entry.created_at)
     wallet.balance = new_balance
     wallet.updated_at = entry.created_at
-    Wallet.objects.filter(pk=wallet.pk).update(balance=new_balance, updated_at=entry.created_at)
     return entry
+
+
+_LEDGER_COLUMNS = (
+    "id",
+    "store_id",
+    "wallet_id",
+    "kind",
+    "amount",
+    "balance_after",
+    "reference",
+    "note",
+    "order_id",
+    "actor_token_id",
+    "actor_user_id",
+    "created_at",
+)
+_LEDGER_INSERT_SQL = (
+    "INSERT INTO wallets_ledgerentry (id, store_id, wallet_id, kind, amount, balance_after, reference, note, order_id,"
+    " actor_token_id, actor_user_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_WALLET_UPDATE_SQL = "UPDATE wallets_wallet SET balance = %s, updated_at = %s WHERE customer_id = %s"
 
 
 def recharge_payload(*, customer: Customer, entry: LedgerEntry, currency: str) -> dict:
