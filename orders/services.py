@@ -20,7 +20,7 @@ from catalog.pricing import quote_variation
 from catalog.stock import expiry_for, license_take
 from nuvlyx.api.errors import ApiError, Conflict
 from nuvlyx.core.crypto import encrypt
-from nuvlyx.core.events import emit
+from nuvlyx.core.events import emit, emit_many
 from nuvlyx.core.timeutil import format_datetime, now
 from wallets.selectors import customer_resolve
 from wallets.services import wallet_debit, wallet_lock, wallet_refund
@@ -253,9 +253,10 @@ def order_place(
     _insert_order_numbered(order)
     data["orderNumber"] = order.order_number
     data["updatedAt"] = format_datetime(order.updated_at)  # the ORM fallback's save() stamps it
-    emit(store=store, type="order.created", data=data)
-    if all_delivered:
-        emit(store=store, type="order.completed", data=data)
+    emit_many(
+        store=store,
+        events=[("order.created", data)] + ([("order.completed", data)] if all_delivered else []),
+    )
     return PlacedOrder(order=order, new_balance=new_balance)
 
 

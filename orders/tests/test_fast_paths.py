@@ -17,10 +17,10 @@ pytestmark = pytest.mark.django_db
 # token (1); SAVEPOINT order_place; customer (1); variations + tier prices (1); wallet_debit (no savepoint of its
 # own): lock, ledger insert, balance update (3); license_take: one SKIP LOCKED update … returning, one counters
 # update that also says whether the low-stock flag can flip (2); items insert (1); counter bump + order insert (1);
-# 2 events; RELEASE = 14.
+# both events in one insert (1); RELEASE = 13.
 # Before issue 8 it was 24 (separate tier-price query; counter get_or_create + lock + update; order insert;
 # order + items re-read for the events; wallet savepoint; license select then update).
-POST_ONE_ITEM_QUERIES = 14
+POST_ONE_ITEM_QUERIES = 13
 PER_EXTRA_STOCK_VARIATION = 2  # license_take of one more variation (catalog.stock)
 
 
