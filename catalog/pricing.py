@@ -38,7 +38,13 @@ def quote_variation(*, variation: Variation, tier: PriceTier | None, tier_prices
     return PriceQuote(variation=variation, base_price=variation.price, price=explicit, applied_tier=tier)
 
 
-def quote_variations(*, variations: Iterable[Variation], tier: PriceTier | None) -> list[PriceQuote]:
+def quote_variations(
+    *, variations: Iterable[Variation], tier: PriceTier | None, tier_prices: dict | None = None
+) -> list[PriceQuote]:
+    """Quotes for several variations. `tier_prices` ({variation_id: explicit price for `tier`}) may be given
+    by a caller that already read them (the price endpoint reads them in the same statement as the
+    variations); otherwise they are read with tier_prices_for (one query)."""
     variations = list(variations)
-    prices = tier_prices_for(variation_ids=[v.pk for v in variations], tier=tier)
-    return [quote_variation(variation=v, tier=tier, tier_prices=prices) for v in variations]
+    if tier_prices is None:
+        tier_prices = tier_prices_for(variation_ids=[v.pk for v in variations], tier=tier)
+    return [quote_variation(variation=v, tier=tier, tier_prices=tier_prices) for v in variations]

@@ -371,14 +371,12 @@ def product_detail_data(product: Product) -> dict:
 
 
 # --- price quote --------------------------------------------------------------------------------
-def product_price_quote(*, store, product: Product, customer) -> dict:
-    """GET /products/:id/price, exactly seed 001. `customer` may be None (base prices)."""
-    tier: PriceTier | None = customer.tier if customer is not None else None
-    variations = list(Variation.objects.filter(product_id=product.pk).order_by("position", "created_at", "id"))
+def _quote_data(*, store, product_id, product_name: str, customer, tier: PriceTier | None, quotes) -> dict:
+    """The seed 001 quote body from catalog.pricing's quotes (the one rendering of the shape)."""
     tier_json = tier_data(tier.pk, tier.name, tier.level) if tier is not None else None
     return {
-        "productId": str(product.pk),
-        "productName": product.name,
+        "productId": str(product_id),
+        "productName": product_name,
         "currency": store.currency,
         "customer": None if customer is None else {"id": str(customer.pk), "tier": tier_json},
         "variations": [
@@ -391,9 +389,75 @@ def product_price_quote(*, store, product: Product, customer) -> dict:
                 "availableStock": quote.variation.stock_quantity,
                 "dependsOnStock": quote.variation.depends_on_stock,
             }
-            for quote in quote_variations(variations=variations, tier=tier)
+            for quote in quotes
         ],
     }
+
+
+def product_price_quote(*, store, product: Product, customer) -> dict:
+    """GET /products/:id/price, exactly seed 001. `customer` may be None (base prices)."""
+    tier: PriceTier | None = customer.tier if customer is not None else None
+    variations = list(Variation.objects.filter(product_id=product.pk).order_by("position", "created_at", "id"))
+    quotes = quote_variations(variations=variations, tier=tier)
+    return _quote_data(
+        store=store, product_id=product.pk, product_name=product.name, customer=customer, tier=tier, quotes=quotes
+    )
+
+
+# What the quote reads of each variation, in the model's field order: Model.from_db takes the values of a
+# subset of fields in concrete-field order (the others are left deferred).
+_QUOTE_VARIATION_FIELDS = [
+    f.attname
+    for f in Variation._meta.concrete_fields
+    if f.attname in {"id", "sku", "price", "stock_available", "depends_on_stock"}
+]
+# The product, its variations in the detail view's order (Variation.Meta.ordering) and, for each, the
+# explicit price of the customer's tier (NULL tier: never matches, every tp.price is NULL), in ONE
+# statement. A product without variations gives one row of NULL variation columns. At most one tier price
+# per (variation, tier) (unique constraint), so one row per variation. Only names are interpolated.
+_QUOTE_SQL = (
+    "SELECT p.name, tp.price, "  # noqa: S608
+    + ", ".join(f"v.{Variation._meta.get_field(name).column}" for name in _QUOTE_VARIATION_FIELDS)
+    + f" FROM {Product._meta.db_table} p"
+    f" LEFT JOIN {Variation._meta.db_table} v ON v.product_id = p.id"
+    f" LEFT JOIN {TierPrice._meta.db_table} tp ON tp.variation_id = v.id AND tp.tier_id = %s"
+    " WHERE p.store_id = %s AND p.id = %s"
+    " ORDER BY v.position, v.created_at, v.id"
+)
+
+
+def product_price_quote_by_id(*, store, product_id, customer) -> dict:
+    """GET /products/:id/price for a product id (404 if absent or another store's), `customer` may be None.
+
+    On PostgreSQL: one hand-written statement (product + variations + the tier's explicit prices) and
+    lightweight Variation instances (Model.from_db) handed to catalog.pricing.quote_variations, which stays
+    the one place computing the price. The ORM spent several ms compiling the 3 queries this replaces.
+    SQLite (and any other backend): product_get + product_price_quote through the ORM.
+    """
+    if connection.vendor != "postgresql":
+        return product_price_quote(
+            store=store, product=product_get(store=store, product_id=product_id), customer=customer
+        )
+    product_id = Product._meta.pk.to_python(product_id)
+    tier: PriceTier | None = customer.tier if customer is not None else None
+    with connection.cursor() as cursor:
+        cursor.execute(_QUOTE_SQL, [tier.pk if tier is not None else None, store.pk, product_id])
+        rows = cursor.fetchall()
+    if not rows:
+        raise NotFound(PRODUCT_NOT_FOUND)
+    alias = connection.alias
+    variations, tier_prices = [], {}
+    for row in rows:
+        if row[2] is None:  # the product has no variations: one row, variation columns NULL
+            continue
+        variation = Variation.from_db(alias, _QUOTE_VARIATION_FIELDS, row[2:])
+        variations.append(variation)
+        if row[1] is not None:
+            tier_prices[variation.pk] = row[1]
+    quotes = quote_variations(variations=variations, tier=tier, tier_prices=tier_prices)
+    return _quote_data(
+        store=store, product_id=product_id, product_name=rows[0][0], customer=customer, tier=tier, quotes=quotes
+    )
 
 
 # --- categories and tiers -----------------------------------------------------------------------

@@ -131,3 +131,80 @@ def test_the_rule_is_one_function(store, product, silver):
     assert [(q.price, q.applied_tier) for q in quotes] == [(Decimal("8500.00"), silver), (Decimal("27000.00"), None)]
     prices = tier_prices_for(variation_ids=[variations[0].pk], tier=silver)
     assert quote_variation(variation=variations[0], tier=None, tier_prices=prices).price == Decimal("10000.00")
+
+
+# --- the fast path (hand-written SQL on PostgreSQL): same bodies, same errors, 2 queries ----------------
+def test_quote_is_two_queries_after_the_token(api, store, product, silver, django_assert_num_queries):
+    """The customer with its tier in one statement; the product, its variations and the tier's explicit
+    prices in another. Nothing per variation."""
+    make_customer(store, tier=silver, phone="+573001234567")
+    url = f"/products/{product.pk}/price"
+    api.get(url)  # the token's last_used_at is written once, on its first use
+    with django_assert_num_queries(3):  # token, customer + tier, product + variations + tier prices
+        assert api.get(url, {"customerPhone": "+573001234567"}).json()["variations"][0]["price"] == "8500.00"
+    with django_assert_num_queries(2):  # token, product + variations
+        assert api.get(url).json()["customer"] is None
+
+
+def test_fast_quote_equals_the_orm_quote(api, store, product, silver):
+    """product_price_quote_by_id (one SQL statement, Variation.from_db) renders exactly what the ORM path
+    (product_price_quote, which the SQLite fallback uses) renders, tier or not, explicit price or not."""
+    from catalog.selectors import product_price_quote, product_price_quote_by_id
+    from wallets.selectors import customer_get
+
+    gold = make_tier(store, "Gold", 3)
+    third = product.variations.create(
+        store=store, sku="SUB-6M", price=Decimal("50000.00"), position=0, depends_on_stock=True
+    )
+    third.tier_prices.create(store=store, tier=gold, price=Decimal("40000.00"))
+    for tier in (silver, gold, None):
+        customer = customer_get(store=store, customer_id=make_customer(store, tier=tier).pk)
+        for who in (customer, None):
+            fast = product_price_quote_by_id(store=store, product_id=product.pk, customer=who)
+            assert fast == product_price_quote(store=store, product=product, customer=who)
+    # Ordered like the detail view (position, created_at, id).
+    detail = api.get(f"/products/{product.pk}").json()
+    assert [v["sku"] for v in fast["variations"]] == [v["sku"] for v in detail["variations"]]
+    assert [v["sku"] for v in fast["variations"]] == ["SUB-1M", "SUB-6M", "SUB-3M"]
+
+
+def test_customer_lookups_load_the_tier_and_the_store_without_more_queries(store, silver, django_assert_num_queries):
+    from wallets.selectors import customer_by_linked_phone, customer_get
+
+    created = make_customer(store, tier=silver, phone="+573001234567", name="Ana")
+    with django_assert_num_queries(1):
+        customer = customer_by_linked_phone(store=store, phone="+573001234567")
+        assert (customer.pk, customer.name, customer.phone, customer.phone_linked_at) == (
+            created.pk,
+            "Ana",
+            "+573001234567",
+            created.phone_linked_at,
+        )
+        assert (customer.tier.pk, customer.tier.name, customer.tier.level) == (silver.pk, "Silver", 2)
+        assert customer.store.currency == store.currency
+    untiered = make_customer(store, tier=None)
+    with django_assert_num_queries(1):
+        assert customer_get(store=store, customer_id=untiered.pk).tier is None
+
+
+def test_a_product_without_variations_quotes_an_empty_list(api, store, product):
+    product.variations.all().delete()
+    body = api.get(f"/products/{product.pk}/price").json()
+    assert body["productId"] == str(product.pk) and body["variations"] == []
+
+
+def test_unknown_product_is_404_before_any_customer_error(api, store, other_store, product, silver):
+    make_customer(store, tier=silver, phone="+573001234567", linked=False)
+    foreign_product = make_product(other_store, sku="FOREIGN")
+    for product_id in (uuid.uuid4(), foreign_product.pk):
+        url = f"/products/{product_id}/price"
+        for params in (
+            {},
+            {"customerPhone": "+573001234567"},  # not linked
+            {"customerPhone": "3001234567"},  # invalid
+            {"customerId": "nope"},
+            {"customerId": str(uuid.uuid4())},
+            {"customerId": str(uuid.uuid4()), "customerPhone": "+573001234567"},  # both
+        ):
+            body = assert_error(api.get(url, params), 404, "not_found")
+            assert body["message"] == "Product not found"
