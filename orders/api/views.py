@@ -2,14 +2,14 @@
 
 from rest_framework.response import Response
 
-from nuvlyx.api.errors import ValidationFailed
+from nuvlyx.api.errors import NotFound, ValidationFailed
 from nuvlyx.api.pagination import paginated_response, parse_page
 from nuvlyx.api.views import StoreScopedViewSet
 from nuvlyx.core.money import format_amount
 from nuvlyx.core.timeutil import parse_query_datetime
 
 from ..models import Order
-from ..selectors import order_detail_data, order_detail_queryset, order_list_page, order_total
+from ..selectors import order_detail, order_detail_queryset, order_list_page, order_total
 from ..services import order_cancel, order_place, order_refund
 from .serializers import OrderCreateInputSerializer, OrderListQuerySerializer
 
@@ -65,7 +65,11 @@ class OrderViewSet(StoreScopedViewSet):
         return paginated_response(rows, page=page, total=total)
 
     def retrieve(self, request, pk=None):
-        return Response(order_detail_data(self.get_object()))
+        # Two hand-written queries on PostgreSQL (orders.selectors.order_detail); another store's order is a 404.
+        data = order_detail(store=self.store, order_id=pk)
+        if data is None:
+            raise NotFound(self.not_found_message)
+        return Response(data)
 
     def create(self, request):
         serializer = OrderCreateInputSerializer(data=request.data)
