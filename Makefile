@@ -46,7 +46,7 @@ bench: install
 	$(PY) bench/run.py
 
 bench-smoke: install
-	$(PY) bench/run.py --smoke
+	$(PY) bench/run.py --smoke --output bench/results/raw/smoke.md
 
 clean:
 	rm -rf var $(VENV)
