@@ -3,7 +3,7 @@
 from nuvlyx.core.crypto import register_encrypted_field
 from nuvlyx.core.events import register_event_handler
 
-from .whatsapp import handle_event
+from .whatsapp import handle_event, store_wants
 
-register_event_handler("whatsapp", handle_event)
+register_event_handler("whatsapp", handle_event, wants=store_wants)
 register_encrypted_field("integrations.MosendConnection", "api_key_encrypted")

@@ -468,3 +468,11 @@ def messages_sweep(limit: int = 500) -> int:
     for message_id in ids:
         enqueue_send(message_id)
     return len(ids)
+
+
+def store_wants(store_id, event_types: list[str]) -> bool:
+    """Is an enabled template route set for one of these event types in the store? (one query)
+
+    Used by the outbox to skip queuing a fan-out with nothing to send or log.
+    """
+    return TemplateRoute.objects.filter(store_id=store_id, enabled=True, event_type__in=event_types).exists()

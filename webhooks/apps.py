@@ -9,7 +9,8 @@ class WebhooksConfig(AppConfig):
         from nuvlyx.core.crypto import register_encrypted_field
         from nuvlyx.core.events import register_event_handler
 
+        from .selectors import store_wants
         from .services import fan_out
 
         register_encrypted_field("webhooks.WebhookEndpoint", "secret_encrypted")
-        register_event_handler("webhooks", fan_out)
+        register_event_handler("webhooks", fan_out, wants=store_wants)

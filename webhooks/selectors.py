@@ -61,3 +61,15 @@ def deliveries_due(*, at: datetime) -> QuerySet[Delivery]:
         .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=at))
         .order_by("next_attempt_at")
     )
+
+
+def store_wants(store_id, event_types: list[str]) -> bool:
+    """Does any active endpoint of the store subscribe to one of these event types? (one query)
+
+    Used by the outbox to skip queuing a fan-out nobody would receive. webhook.test is always
+    wanted: it targets the endpoint it was sent for.
+    """
+    if "webhook.test" in event_types:
+        return True
+    subscriptions = WebhookEndpoint.objects.filter(store_id=store_id, active=True).values_list("events", flat=True)
+    return any("*" in events or any(t in events for t in event_types) for events in subscriptions)

@@ -32,12 +32,28 @@ EVENT_TYPES = (
 )
 
 EventHandler = Callable[[Event], None]
+# wants(store_id, event_types) -> bool: could this consumer do anything with these events?
+EventInterest = Callable[[Any, list[str]], bool]
 _handlers: dict[str, EventHandler] = {}
+_interest: dict[str, EventInterest] = {}
 
 
-def register_event_handler(name: str, handler: EventHandler) -> None:
-    """Register a consumer. Handlers must be idempotent: an event may be dispatched twice."""
+def register_event_handler(name: str, handler: EventHandler, *, wants: EventInterest | None = None) -> None:
+    """Register a consumer. Handlers must be idempotent: an event may be dispatched twice.
+
+    `wants` (optional) answers cheaply whether the consumer has anything configured for a store and
+    these event types (an active webhook endpoint, an enabled WhatsApp route). When no consumer
+    wants a transaction's events, they are marked dispatched after commit and no task is queued.
+    """
     _handlers[name] = handler
+    if wants is None:
+        _interest.pop(name, None)
+    else:
+        _interest[name] = wants
+
+
+def anyone_wants(store_id, event_types: list[str]) -> bool:
+    return any(name not in _interest or _interest[name](store_id, event_types) for name in _handlers)
 
 
 def event_handlers() -> dict[str, EventHandler]:
@@ -71,14 +87,14 @@ def emit_many(*, store: Store, events: list[tuple[str, dict[str, Any]]]) -> list
     else:
         Event.objects.bulk_create(rows)
     for event in rows:
-        _dispatch_after_commit(event.pk)
+        _dispatch_after_commit(event)
     return rows
 
 
 _INSERT_SQL = "INSERT INTO core_event (id, store_id, type, payload_encrypted, created_at) VALUES "
 
 
-def _dispatch_after_commit(event_id) -> None:
+def _dispatch_after_commit(event: Event) -> None:
     """One fan-out task per transaction, not per event (an order emits two events at once).
 
     The batch rides on this transaction's on-commit callback: if the transaction (or the savepoint
@@ -86,21 +102,39 @@ def _dispatch_after_commit(event_id) -> None:
     """
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        enqueue_dispatch([event_id])
+        _flush([event.pk], {(event.store_id, event.type)})
         return
     for _sids, callback, _robust in connection.run_on_commit:
         batch = getattr(callback, "event_batch", None)
         if batch is not None:
-            batch.append(event_id)
+            batch.append(event.pk)
+            callback.event_kinds.add((event.store_id, event.type))
             return
 
-    batch = [event_id]
+    batch = [event.pk]
+    kinds = {(event.store_id, event.type)}
 
     def flush() -> None:
-        enqueue_dispatch(batch)
+        _flush(batch, kinds)
 
     flush.event_batch = batch
+    flush.event_kinds = kinds
     transaction.on_commit(flush)
+
+
+def _flush(event_ids: list, kinds: set) -> None:
+    """After commit: queue the fan-out, or, when no consumer wants any of these events, mark them
+    dispatched right away (no task, no worker time). If this process dies first, the sweeper
+    dispatches them and the consumers find nothing to do."""
+    by_store: dict = {}
+    for store_id, event_type in kinds:
+        by_store.setdefault(store_id, []).append(event_type)
+    if any(anyone_wants(store_id, sorted(types)) for store_id, types in by_store.items()):
+        enqueue_dispatch(event_ids)
+        return
+    from .timeutil import now
+
+    Event.objects.filter(pk__in=event_ids, dispatched_at__isnull=True).update(dispatched_at=now())
 
 
 def envelope(event: Event, data: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,18 @@ from nuvlyx.core import events
 from nuvlyx.core.models import Event
 
 
-def test_emit_writes_the_envelope_in_the_callers_transaction(store, django_capture_on_commit_callbacks):
+@pytest.fixture
+def interested_consumer():
+    """A consumer without a `wants` predicate: it wants every event, so fan-out is queued."""
+    calls = []
+    events.register_event_handler("test-recorder", lambda event: calls.append(event.pk))
+    yield calls
+    events._handlers.pop("test-recorder")
+
+
+def test_emit_writes_the_envelope_in_the_callers_transaction(
+    store, interested_consumer, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         event = events.emit(store=store, type="webhook.test", data={"hello": "world"})
     row = Event.objects.get(pk=event.pk)
@@ -35,20 +46,15 @@ def test_unknown_event_type_is_refused(store):
         events.emit(store=store, type="order.exploded", data={})
 
 
-def test_dispatch_runs_handlers_once_and_marks_dispatched(store):
-    calls = []
-    events.register_event_handler("test-recorder", lambda event: calls.append(event.pk))
-    try:
-        event = events.emit(store=store, type="webhook.test", data={})
-        events.dispatch(event.pk)
-        events.dispatch(event.pk)  # already dispatched: no second fan-out
-    finally:
-        events._handlers.pop("test-recorder")
-    assert calls == [event.pk]
+def test_dispatch_runs_handlers_once_and_marks_dispatched(store, interested_consumer):
+    event = events.emit(store=store, type="webhook.test", data={})
+    events.dispatch(event.pk)
+    events.dispatch(event.pk)  # already dispatched: no second fan-out
+    assert interested_consumer == [event.pk]
     assert Event.objects.get(pk=event.pk).dispatched_at is not None
 
 
-def test_sweeper_requeues_undispatched_events_on_the_real_broker(store):
+def test_sweeper_requeues_undispatched_events_on_the_real_broker(store, interested_consumer):
     """Only events older than the grace period and not yet dispatched go back on the queue."""
     from datetime import timedelta
 
@@ -72,7 +78,7 @@ def test_sweeper_requeues_undispatched_events_on_the_real_broker(store):
     assert message_count == 1
 
 
-def test_one_fan_out_task_per_transaction(store, django_capture_on_commit_callbacks):
+def test_one_fan_out_task_per_transaction(store, interested_consumer, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         with transaction.atomic():
             first = events.emit(store=store, type="webhook.test", data={"n": 1})
@@ -81,7 +87,9 @@ def test_one_fan_out_task_per_transaction(store, django_capture_on_commit_callba
     assert callbacks[0].event_batch == [first.pk, second.pk]
 
 
-def test_rolled_back_savepoint_does_not_lose_the_next_events(store, django_capture_on_commit_callbacks):
+def test_rolled_back_savepoint_does_not_lose_the_next_events(
+    store, interested_consumer, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         with transaction.atomic():
             try:
@@ -93,3 +101,20 @@ def test_rolled_back_savepoint_does_not_lose_the_next_events(store, django_captu
             kept = events.emit(store=store, type="webhook.test", data={"n": 2})
     assert [callback.event_batch for callback in callbacks] == [[kept.pk]]
     assert list(Event.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_events_nobody_wants_are_marked_dispatched_without_a_task(store, django_capture_on_commit_callbacks):
+    """No webhook endpoint and no WhatsApp route in this store: nothing is queued for the worker."""
+    with django_capture_on_commit_callbacks(execute=True):
+        event = events.emit(store=store, type="customer.created", data={"id": "x"})
+    assert Event.objects.get(pk=event.pk).dispatched_at is not None
+
+
+def test_an_endpoint_makes_its_events_wanted(store, api, django_capture_on_commit_callbacks):
+    created = api.post("/webhooks", {"url": "https://93.184.215.14/hook", "events": ["customer.created"]})
+    assert created.status_code == 201, created.content
+    assert events.anyone_wants(store.pk, ["customer.created"])
+    assert not events.anyone_wants(store.pk, ["product.created"])
+    with django_capture_on_commit_callbacks() as callbacks:
+        wanted = events.emit(store=store, type="customer.created", data={"id": "y"})
+    assert callbacks and Event.objects.get(pk=wanted.pk).dispatched_at is None
