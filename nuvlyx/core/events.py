@@ -132,9 +132,18 @@ def _flush(event_ids: list, kinds: set) -> None:
     if any(anyone_wants(store_id, sorted(types)) for store_id, types in by_store.items()):
         enqueue_dispatch(event_ids)
         return
+    from django.db import connection
+
     from .timeutil import now
 
-    Event.objects.filter(pk__in=event_ids, dispatched_at__isnull=True).update(dispatched_at=now())
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE core_event SET dispatched_at = %s WHERE id = ANY(%s) AND dispatched_at IS NULL",
+                [now(), list(event_ids)],
+            )
+    else:
+        Event.objects.filter(pk__in=event_ids, dispatched_at__isnull=True).update(dispatched_at=now())
 
 
 def envelope(event: Event, data: dict[str, Any]) -> dict[str, Any]:
