@@ -29,7 +29,7 @@ from django.utils.dateparse import parse_datetime
 
 from nuvlyx.core import crypto
 from nuvlyx.core.events import EVENT_TYPES
-from nuvlyx.core.models import Event, Store
+from nuvlyx.core.models import Event, Store, sql_exists
 from nuvlyx.core.timeutil import now
 
 from . import mosend
@@ -476,11 +476,8 @@ def store_wants(store_id, event_types: list[str]) -> bool:
     Used by the outbox to skip queuing a fan-out with nothing to send or log.
     """
     if connection.vendor == "postgresql":  # on every write that emits: no ORM compilation
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM integrations_templateroute WHERE store_id = %s AND enabled AND event_type = ANY(%s)"
-                " LIMIT 1",
-                [store_id, list(event_types)],
-            )
-            return cursor.fetchone() is not None
+        return sql_exists(
+            "SELECT 1 FROM integrations_templateroute WHERE store_id = %s AND enabled AND event_type = ANY(%s) LIMIT 1",
+            [store_id, list(event_types)],
+        )
     return TemplateRoute.objects.filter(store_id=store_id, enabled=True, event_type__in=event_types).exists()

@@ -139,3 +139,12 @@ def bulk_insert(model, objects: list) -> None:
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def sql_exists(sql: str, params: list) -> bool:
+    """Whether a hand-written `SELECT 1 … LIMIT 1` finds a row (hot-path checks on PostgreSQL)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
