@@ -130,7 +130,8 @@ class License(StoreOwned):
         DELIVERED = "DELIVERED"
         REVOKED = "REVOKED"
 
-    variation = models.ForeignKey(Variation, on_delete=models.CASCADE, related_name="licenses")
+    # No index of its own: the unique (variation, credentials_hash) index leads with it.
+    variation = models.ForeignKey(Variation, on_delete=models.CASCADE, related_name="licenses", db_index=False)
     credentials_encrypted = models.TextField(editable=False)
     credentials_hash = models.CharField(max_length=64, editable=False, help_text="Keyed HMAC, for de-duplication.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.AVAILABLE)
