@@ -14,6 +14,7 @@ from nuvlyx.core.events import EVENT_TYPES
 
 from . import services, ssrf
 from .models import Attempt, Delivery, WebhookEndpoint
+from .selectors import DELIVERY_LIST_FIELDS
 
 EVENT_CHOICES = [(services.WILDCARD, "* (every event)")] + [(t, t) for t in EVENT_TYPES]
 
@@ -160,20 +161,8 @@ class DeliveryAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin)
     search_fields = ("event__id", "endpoint__url")
     inlines = [AttemptInline]
     actions = ["redeliver"]
-    fields = (
-        "endpoint",
-        "event_id",
-        "event_type",
-        "status",
-        "attempts",
-        "response_status",
-        "duration_ms",
-        "last_error",
-        "next_attempt_at",
-        "created_at",
-        "delivered_at",
-        "redelivery_of",
-    )
+    # The delivery view of API.md (without its own id), plus where it goes and what it redelivers.
+    fields = ("endpoint", *(f for f in DELIVERY_LIST_FIELDS if f != "id"), "redelivery_of")
     readonly_fields = fields
 
     @admin.action(description="Redeliver")
