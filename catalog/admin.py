@@ -51,6 +51,16 @@ class StoreBoundForm(forms.ModelForm):
             self.add_error(field, message)
 
 
+class OptionalSlugForm(StoreBoundForm):
+    """Products and categories: the slug may be left empty (the service derives it from the name)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields:
+            self.fields["slug"].required = False
+            self.fields["slug"].help_text = "Leave empty to derive it from the name."
+
+
 class StoreBoundAdminMixin(StoreScopedAdminMixin):
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
@@ -102,16 +112,10 @@ class VariationInline(StoreScopedInlineMixin, admin.TabularInline):
         return type(formset.__name__, (formset,), {"store_id": _store_id_for(request, obj)})
 
 
-class ProductForm(StoreBoundForm):
+class ProductForm(OptionalSlugForm):
     class Meta:
         model = Product
         fields = ("store", "name", "slug", "kind", "status", "description", "post_sale_instructions", "categories")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "slug" in self.fields:
-            self.fields["slug"].required = False
-            self.fields["slug"].help_text = "Leave empty to derive it from the name."
 
     def clean(self):
         cleaned = super().clean()
@@ -289,16 +293,10 @@ class VariationAdmin(StoreBoundAdminMixin, admin.ModelAdmin):
 
 
 # --- categories and tiers ---------------------------------------------------------------------------
-class CategoryForm(StoreBoundForm):
+class CategoryForm(OptionalSlugForm):
     class Meta:
         model = Category
         fields = ("store", "name", "slug", "description")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "slug" in self.fields:
-            self.fields["slug"].required = False
-            self.fields["slug"].help_text = "Leave empty to derive it from the name."
 
     def clean(self):
         cleaned = super().clean()

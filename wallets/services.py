@@ -302,9 +302,8 @@ def wallet_debit(
     if amount <= 0:
         raise ValueError("debit amount must be positive")
     with transaction.atomic(savepoint=savepoint):
-        wallet = wallet_lock(customer=customer)
         return _append(
-            wallet=wallet,
+            wallet=wallet_lock(customer=customer),
             kind=kind,
             amount=-amount,
             order_id=order_id,
@@ -327,9 +326,8 @@ def wallet_refund(
     """Credit back a purchase (REFUND)."""
     if amount <= 0:
         raise ValueError("refund amount must be positive")
-    wallet = wallet_lock(customer=customer)
     return _append(
-        wallet=wallet,
+        wallet=wallet_lock(customer=customer),
         kind=LedgerEntry.Kind.REFUND,
         amount=amount,
         order_id=order_id,
@@ -352,9 +350,8 @@ def wallet_adjust(
     """An owner's correction (ADJUSTMENT), positive or negative; never takes the balance below zero."""
     if amount == 0:
         raise ValueError("adjustment amount must not be zero")
-    wallet = wallet_lock(customer=customer)
     return _append(
-        wallet=wallet,
+        wallet=wallet_lock(customer=customer),
         kind=LedgerEntry.Kind.ADJUSTMENT,
         amount=amount,
         reference=reference,
@@ -372,7 +369,6 @@ __all__ = [
     "customer_create",
     "customer_payload",
     "customer_update",
-    "now",
     "recharge_payload",
     "wallet_adjust",
     "wallet_debit",
