@@ -15,20 +15,14 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-# Embedded default: SQLite under var/, a filesystem Celery broker, a real worker + beat.
+# Embedded default: PostgreSQL from a wheel under var/pg, a filesystem Celery broker, a real worker
+# + beat. One supervisor (nuvlyx/run.py) migrates, sets up the demo and stops everything on Ctrl-C.
 run: export DEBUG ?= true
 run: export SECURE_SSL_REDIRECT ?= false
 run: export WEBHOOKS_ALLOW_HTTP ?= true
 run: export WEBHOOKS_ALLOW_PRIVATE_URLS ?= true
 run: install
-	mkdir -p var/celery/queue var/celery/control
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_setup
-	@echo "Starting web (http://127.0.0.1:$(PORT)/admin/), Celery worker and beat. Ctrl-C stops all."
-	@trap 'kill 0' INT TERM EXIT; \
-	  $(PY) -m celery -A nuvlyx worker --beat --loglevel INFO --concurrency 2 \
-	     --schedule var/celerybeat-schedule --without-gossip --without-mingle & \
-	  $(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+	$(PY) -m nuvlyx.run --port $(PORT)
 
 # Tests run against the machine's PostgreSQL and Redis (override DATABASE_URL / REDIS_URL).
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/nuvlyx

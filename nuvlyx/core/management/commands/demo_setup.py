@@ -1,11 +1,19 @@
-"""Idempotent demo setup for `make run`: a demo store, an owner login, a fresh demo token."""
+"""Idempotent demo setup for `make run`: a demo store, an owner login, the demo token.
 
+The demo token is created once and printed again on every run: its plaintext is kept encrypted
+(NUVLYX_ENCRYPTION_KEYS) in var/demo-token, never in clear. If that file is gone or no longer
+names a live token (a new database, a revoked token), a new token replaces the old ones.
+"""
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from integrations.models import ApiToken
 from integrations.services import api_token_create, api_token_revoke
+from integrations.tokens import hash_token
 from nuvlyx.api.permissions import SCOPES
+from nuvlyx.core.crypto import DecryptionError, decrypt, encrypt
 from nuvlyx.core.models import Store
 from nuvlyx.core.services import store_create
 
@@ -14,10 +22,17 @@ OWNER_EMAIL = "owner@demo.nuvlyx.local"
 OWNER_PASSWORD = "nuvlyx-demo"  # demo only; printed so a newcomer can log in
 
 
-class Command(BaseCommand):
-    help = "Create (once) the demo store and owner, and print a fresh demo API token."
+def _token_file():  # read at call time: settings may point VAR_DIR elsewhere
+    return settings.VAR_DIR / "demo-token"
 
-    def handle(self, *args, **options):
+
+class Command(BaseCommand):
+    help = "Create (once) the demo store, owner and API token, and print them."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000, help="the port the banner shows")
+
+    def handle(self, *args, port, **options):
         store = Store.objects.filter(slug=DEMO_SLUG).first()
         if store is None:
             store = store_create(
@@ -29,23 +44,41 @@ class Command(BaseCommand):
             )
             self._seed_catalog(store)
         user = get_user_model().objects.get(username=OWNER_EMAIL)
-        for old in ApiToken.objects.filter(store=store, name="demo", revoked_at__isnull=True):
-            api_token_revoke(token=old)
-        _, plaintext = api_token_create(store=store, name="demo", scopes=list(SCOPES), created_by=user)
+        plaintext = self._saved_token(store)
+        if plaintext is None:
+            for old in ApiToken.objects.filter(store=store, name="demo", revoked_at__isnull=True):
+                api_token_revoke(token=old)
+            _, plaintext = api_token_create(store=store, name="demo", scopes=list(SCOPES), created_by=user)
+            _token_file().parent.mkdir(parents=True, exist_ok=True)
+            _token_file().write_text(encrypt(plaintext))
+            note = "new"
+        else:
+            note = "the same as last time"
+        base = f"http://127.0.0.1:{port}"
         self.stdout.write(
             "\n".join(
                 [
                     "",
                     "Nuvlyx demo is ready.",
-                    "  admin:     http://127.0.0.1:8000/admin/",
+                    f"  admin:     {base}/admin/",
                     f"  login:     {OWNER_EMAIL} / {OWNER_PASSWORD}",
-                    "  API docs:  http://127.0.0.1:8000/api/v1/external/docs",
-                    f"  API token: {plaintext}",
-                    "  try:      curl -H 'Authorization: Bearer <token>' http://127.0.0.1:8000/api/v1/external/products",
+                    f"  API docs:  {base}/api/v1/external/docs",
+                    f"  API token: {plaintext}   ({note})",
+                    f"  try:       curl -H 'Authorization: Bearer {plaintext}' {base}/api/v1/external/products",
                     "",
                 ]
             )
         )
+
+    def _saved_token(self, store) -> str | None:
+        try:
+            plaintext = decrypt(_token_file().read_text().strip())
+        except (FileNotFoundError, DecryptionError):
+            return None
+        live = ApiToken.objects.filter(
+            store=store, name="demo", token_hash=hash_token(plaintext), revoked_at__isnull=True
+        ).exists()
+        return plaintext if live else None
 
     def _seed_catalog(self, store) -> None:
         try:
