@@ -199,8 +199,10 @@ def test_make_run_on_a_fresh_clone_serves_api_and_admin_and_delivers_an_order_we
             f"{base}/api/v1/external/customers/{customer_id}/wallet/recharge", json={"amount": "20000.00"}, headers=auth
         )
         assert recharge.status_code == 201, recharge.content
-        products = requests.get(f"{base}/api/v1/external/products", headers=auth, timeout=10).json()["data"]
-        setup = next(v for p in products for v in p["variations"] if v["sku"] == "SETUP")
+        products = requests.get(f"{base}/api/v1/external/products", headers=auth, timeout=10).json()
+        service = next(p for p in products if p["name"] == "Account setup service")
+        detail = requests.get(f"{base}/api/v1/external/products/{service['id']}", headers=auth, timeout=10).json()
+        setup = next(v for v in detail["variations"] if v["sku"] == "SETUP")
         order = requests.post(
             f"{base}/api/v1/external/orders",
             json={"customerId": customer_id, "items": [{"variationId": setup["id"]}]},
