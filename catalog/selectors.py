@@ -11,12 +11,11 @@ import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from uuid import UUID
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, TextField
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum, TextField
 from django.db.models.functions import Cast
 
 from nuvlyx.api.errors import NotFound
@@ -148,9 +147,6 @@ def _list_aggregates(*, store, filters: ProductFilters) -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(sql, params + v_params)
         p_count, p_max, v_count, v_max, v_stock, v_price = cursor.fetchone()
-    if connection.vendor != "postgresql":  # sqlite: text timestamps, float sums
-        p_max, v_max = _parse_dt(p_max), _parse_dt(v_max)
-        v_price = None if v_price is None else Decimal(str(v_price)).quantize(Decimal("0.01"))
     return p_count, p_max, v_count, v_max, v_stock, v_price
 
 
@@ -160,13 +156,6 @@ def product_list_validator(*, store, filters: ProductFilters) -> Validator:
     parts = ["list", REPRESENTATION_VERSION, store.pk, filters.cache_key()]
     parts += [p_count, p_max, v_count, v_max, v_stock or 0, v_price or 0]
     return _validator(parts, _latest(p_max, v_max))
-
-
-def _parse_dt(value) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # Rendered list bodies, one cache entry per (store, filters) holding (etag, bytes): served only while the
@@ -184,7 +173,7 @@ def product_list_cache_key(*, store, filters: ProductFilters) -> str:
 def _snapshot():
     """The validator and the body read from one snapshot (REPEATABLE READ), so the body cached under an
     ETag is exactly the state that ETag describes. Inside an outer transaction (tests), plain reads."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if connection.in_atomic_block:
         yield
         return
     with transaction.atomic():
@@ -214,17 +203,16 @@ def product_list_body(*, store, filters: ProductFilters, validator: Validator) -
     return validator, body
 
 
-def _as_text(field: str, pg: bool):
-    """On PostgreSQL the database renders ids (canonical UUID text) and numeric(14,2) amounts as strings."""
-    return Cast(field, TextField()) if pg else F(field)
+def _as_text(field: str):
+    """The database renders ids (canonical UUID text) and numeric(14,2) amounts as strings."""
+    return Cast(field, TextField())
 
 
 def product_list_data(*, store, filters: ProductFilters) -> list[dict]:
     """GET /products: the seed's list shape, built from two `.values_list()` queries (no model instances)."""
-    pg = connection.vendor == "postgresql"
     products_qs = product_list_queryset(store=store, filters=filters)
     rows = list(
-        products_qs.annotate(id_text=_as_text("id", pg)).values_list(
+        products_qs.annotate(id_text=_as_text("id")).values_list(
             "id_text", "name", "slug", "kind", "status", "created_at"
         )
     )
@@ -238,7 +226,7 @@ def product_list_data(*, store, filters: ProductFilters) -> list[dict]:
         variations_qs = Variation.objects.filter(product_id__in=products_qs.values("id"))
     variation_rows = (
         variations_qs.order_by("product_id", "position", "created_at", "id")
-        .annotate(p_text=_as_text("product_id", pg), v_text=_as_text("id", pg), price_text=_as_text("price", pg))
+        .annotate(p_text=_as_text("product_id"), v_text=_as_text("id"), price_text=_as_text("price"))
         .values_list(
             "p_text", "v_text", "sku", "name", "price_text", "stock_available", "duration_days", "depends_on_stock"
         )
@@ -249,10 +237,10 @@ def product_list_data(*, store, filters: ProductFilters) -> list[dict]:
             continue
         bucket.append(
             {
-                "id": vid if pg else str(vid),
+                "id": vid,
                 "sku": sku,
                 "name": name,
-                "price": price if pg else format_amount(price),
+                "price": price,
                 "stockQuantity": stock if depends else None,
                 "durationDays": duration,
                 "dependsOnStock": depends,
@@ -260,7 +248,7 @@ def product_list_data(*, store, filters: ProductFilters) -> list[dict]:
         )
     return [
         {
-            "id": pid if pg else str(pid),
+            "id": pid,
             "name": name,
             "slug": slug,
             "kind": kind,
@@ -432,12 +420,7 @@ def product_price_quote_by_id(*, store, product_id, customer) -> dict:
     On PostgreSQL: one hand-written statement (product + variations + the tier's explicit prices) and
     lightweight Variation instances (Model.from_db) handed to catalog.pricing.quote_variations, which stays
     the one place computing the price. The ORM spent several ms compiling the 3 queries this replaces.
-    SQLite (and any other backend): product_get + product_price_quote through the ORM.
     """
-    if connection.vendor != "postgresql":
-        return product_price_quote(
-            store=store, product=product_get(store=store, product_id=product_id), customer=customer
-        )
     product_id = Product._meta.pk.to_python(product_id)
     tier: PriceTier | None = customer.tier if customer is not None else None
     with connection.cursor() as cursor:

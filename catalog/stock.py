@@ -109,12 +109,10 @@ def license_upload(*, store, variation: Variation, credentials: list[str], check
 def _existing_hashes(variation_id, digests: list[str]) -> set[str]:
     existing: set[str] = set()
     for batch in _chunks(digests, UPLOAD_BATCH_SIZE * 10):
-        if connection.vendor == "postgresql":  # one array parameter instead of thousands
-            qs = License.objects.filter(variation_id=variation_id).extra(
-                where=["credentials_hash = ANY(%s)"], params=[list(batch)]
-            )
-        else:
-            qs = License.objects.filter(variation_id=variation_id, credentials_hash__in=batch)
+        # one array parameter instead of thousands
+        qs = License.objects.filter(variation_id=variation_id).extra(
+            where=["credentials_hash = ANY(%s)"], params=[list(batch)]
+        )
         existing.update(qs.values_list("credentials_hash", flat=True))
     return existing
 
@@ -193,47 +191,31 @@ def _insert_licenses(variation: Variation, rows: list[tuple[str, str]], stamp: d
     PostgreSQL: COPY (binary) straight into the table inside a savepoint (no per-row SQL at all); a unique
     conflict (the value is already in stock, or a concurrent upload has it) rolls the savepoint back
     and the batch goes through INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING, which
-    skips exactly the conflicting rows. Elsewhere (the SQLite embedded mode):
-    bulk_create(ignore_conflicts=True), counting what landed by primary key.
+    skips exactly the conflicting rows.
     """
     if not rows:
         return 0
-    if connection.vendor == "postgresql":
-        payload = _copy_payload(variation, rows, stamp)
-        try:
-            with transaction.atomic(), connection.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
-                copy.write(payload)
-            return len(rows)
-        except (IntegrityError, UniqueViolation):
-            pass  # rolled back to the savepoint: insert again, skipping the conflicting rows
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _INSERT_SQL,
-                [
-                    variation.store_id,
-                    variation.pk,
-                    License.Status.AVAILABLE,
-                    stamp,
-                    [uuid4() for _ in rows],
-                    [row[0] for row in rows],
-                    [row[1] for row in rows],
-                ],
-            )
-            return cursor.rowcount
-    objs = [
-        License(
-            id=uuid4(),
-            store_id=variation.store_id,
-            variation_id=variation.pk,
-            credentials_encrypted=enc,
-            credentials_hash=digest,
-            created_at=stamp,
+    payload = _copy_payload(variation, rows, stamp)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
+            copy.write(payload)
+        return len(rows)
+    except (IntegrityError, UniqueViolation):
+        pass  # rolled back to the savepoint: insert again, skipping the conflicting rows
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_SQL,
+            [
+                variation.store_id,
+                variation.pk,
+                License.Status.AVAILABLE,
+                stamp,
+                [uuid4() for _ in rows],
+                [row[0] for row in rows],
+                [row[1] for row in rows],
+            ],
         )
-        for digest, enc in rows
-    ]
-    License.objects.bulk_create(objs, ignore_conflicts=True)
-    # ignore_conflicts hides what was skipped: our client-side primary keys tell what really landed.
-    return License.objects.filter(pk__in=[obj.pk for obj in objs]).count()
+        return cursor.rowcount
 
 
 def expiry_for(variation: Variation, delivered_at: datetime) -> datetime | None:
@@ -256,24 +238,7 @@ def license_take(*, variation: Variation, quantity: int, delivered_at: datetime 
         return []
     delivered_at = delivered_at or now()
     expires_at = expiry_for(variation, delivered_at)
-    if connection.vendor == "postgresql":
-        licenses = _take_postgresql(
-            variation=variation, quantity=quantity, delivered_at=delivered_at, expires_at=expires_at
-        )
-    else:
-        licenses = list(
-            License.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(variation_id=variation.pk, status=License.Status.AVAILABLE)
-            .order_by("created_at", "id")[:quantity]
-        )
-        if len(licenses) == quantity:
-            License.objects.filter(pk__in=[lic.pk for lic in licenses]).update(
-                status=License.Status.DELIVERED, delivered_at=delivered_at, expires_at=expires_at
-            )
-            for lic in licenses:
-                lic.status = License.Status.DELIVERED
-                lic.delivered_at = delivered_at
-                lic.expires_at = expires_at
+    licenses = _take(variation=variation, quantity=quantity, delivered_at=delivered_at, expires_at=expires_at)
     if len(licenses) < quantity:
         # The caller's transaction rolls back, undoing any license marked above.
         raise OutOfStock(f"Out of stock: {variation.sku} has fewer than {quantity} license(s) available")
@@ -306,7 +271,7 @@ _TAKE_FIELDS = [
 ]
 
 
-def _take_postgresql(*, variation, quantity: int, delivered_at, expires_at) -> list[License]:
+def _take(*, variation, quantity: int, delivered_at, expires_at) -> list[License]:
     """Lock (SKIP LOCKED) and deliver in one statement: one round trip instead of two."""
     with connection.cursor() as cursor:
         cursor.execute(_TAKE_SQL, [delivered_at, expires_at, variation.pk, quantity])
@@ -354,19 +319,12 @@ _COUNTERS_SQL = """
 
 
 def _counters_after_take(*, variation: Variation, count: int) -> None:
-    if connection.vendor == "postgresql":
-        # One statement on the hot path; it also says whether the low-stock check below can fire.
-        with connection.cursor() as cursor:
-            cursor.execute(_COUNTERS_SQL, [count, count, now(), variation.pk])
-            (may_be_low,) = cursor.fetchone()
-        if not may_be_low:
-            return
-    else:
-        Variation.objects.filter(pk=variation.pk).update(
-            stock_available=F("stock_available") - count,
-            stock_delivered=F("stock_delivered") + count,
-            updated_at=now(),
-        )
+    # One statement on the hot path; it also says whether the low-stock check below can fire.
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTERS_SQL, [count, count, now(), variation.pk])
+        (may_be_low,) = cursor.fetchone()
+    if not may_be_low:
+        return
     # The flag flips once (the row is locked by the update above): inventory.low_stock is emitted once.
     flagged = Variation.objects.filter(
         pk=variation.pk,

@@ -87,8 +87,6 @@ _TOKEN_SQL = """
 
 
 def _token_by_hash(token_hash: str) -> ApiToken | None:
-    if connection.vendor != "postgresql":
-        return ApiToken.objects.select_related("store").filter(token_hash=token_hash).first()
     with connection.cursor() as cursor:
         cursor.execute(_TOKEN_SQL, [token_hash])
         row = cursor.fetchone()

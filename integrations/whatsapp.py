@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils.dateparse import parse_datetime
 
@@ -475,9 +475,8 @@ def store_wants(store_id, event_types: list[str]) -> bool:
 
     Used by the outbox to skip queuing a fan-out with nothing to send or log.
     """
-    if connection.vendor == "postgresql":  # on every write that emits: no ORM compilation
-        return sql_exists(
-            "SELECT 1 FROM integrations_templateroute WHERE store_id = %s AND enabled AND event_type = ANY(%s) LIMIT 1",
-            [store_id, list(event_types)],
-        )
-    return TemplateRoute.objects.filter(store_id=store_id, enabled=True, event_type__in=event_types).exists()
+    # on every write that emits: no ORM compilation
+    return sql_exists(
+        "SELECT 1 FROM integrations_templateroute WHERE store_id = %s AND enabled AND event_type = ANY(%s) LIMIT 1",
+        [store_id, list(event_types)],
+    )

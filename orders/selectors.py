@@ -280,9 +280,6 @@ def order_detail(*, store, order_id) -> dict | None:
     The same dict, key for key and in the same key order, as order_detail_data(order_get(...)); on
     PostgreSQL two queries (see _DETAIL_ORDER_SQL / _DETAIL_ITEMS_SQL), one when the order is not found.
     """
-    if connection.vendor != "postgresql":
-        order = order_get(store=store, order_id=order_id)
-        return None if order is None else order_detail_data(order)
     with connection.cursor() as cursor:
         cursor.execute(_DETAIL_ORDER_SQL, [str(order_id), str(store.pk)])
         row = cursor.fetchone()

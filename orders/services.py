@@ -13,9 +13,8 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
 
-from catalog.models import Product, TierPrice, Variation
+from catalog.models import Product, Variation
 from catalog.pricing import quote_variation
 from catalog.stock import expiry_for, license_take
 from nuvlyx.api.errors import ApiError, Conflict
@@ -78,16 +77,7 @@ def _insert_order_numbered(order: Order) -> None:
     PostgreSQL: `UPDATE counter ... RETURNING` feeding the INSERT of the order, one round trip; the
     counter row is locked until commit and a rollback undoes the bump (gap-free). The counter row is
     created on a store's first order (INSERT ... ON CONFLICT DO NOTHING, then the bump again).
-    Elsewhere (SQLite embedded mode): the same with the ORM.
     """
-    if connection.vendor != "postgresql":
-        OrderCounter.objects.get_or_create(store_id=order.store_id)
-        counter = OrderCounter.objects.select_for_update().get(store_id=order.store_id)
-        counter.last_number += 1
-        counter.save(update_fields=["last_number"])
-        order.number = counter.last_number
-        order.save(force_insert=True)
-        return
     params = [
         order.store_id,
         order.pk,
@@ -126,19 +116,7 @@ def _variations_with_tier_prices(*, store, variation_ids: list, tier_id) -> tupl
     The prices are what catalog.pricing.tier_prices_for returns ({variation_id: price}); the rule
     applying them stays catalog.pricing.quote_variation.
     """
-    if connection.vendor == "postgresql":
-        return _variations_with_tier_prices_sql(store=store, variation_ids=variation_ids, tier_id=tier_id)
-    qs = Variation.objects.for_store(store).select_related("product").filter(pk__in=variation_ids)
-    if tier_id is not None:
-        explicit = TierPrice.objects.filter(tier_id=tier_id, variation_id=OuterRef("pk")).order_by().values("price")
-        qs = qs.annotate(tier_price=Subquery(explicit[:1]))
-    variations, tier_prices = {}, {}
-    for variation in qs:
-        variation.store = store  # already loaded: license_take's events read it
-        variations[variation.pk] = variation
-        if tier_id is not None and variation.tier_price is not None:
-            tier_prices[variation.pk] = variation.tier_price
-    return variations, tier_prices
+    return _variations_with_tier_prices_sql(store=store, variation_ids=variation_ids, tier_id=tier_id)
 
 
 _V_FIELDS = [f for f in Variation._meta.concrete_fields]

@@ -56,11 +56,8 @@ def _customer_fetch(sql: str, *, store, value) -> Customer | None:
 
 
 def customer_get(*, store, customer_id: UUID) -> Customer:
-    if connection.vendor == "postgresql":
-        customer_id = Customer._meta.pk.get_db_prep_value(customer_id, connection)
-        customer = _customer_fetch(_CUSTOMER_BY_ID_SQL, store=store, value=customer_id)
-    else:
-        customer = Customer.objects.for_store(store).select_related("tier", "store").filter(pk=customer_id).first()
+    customer_id = Customer._meta.pk.get_db_prep_value(customer_id, connection)
+    customer = _customer_fetch(_CUSTOMER_BY_ID_SQL, store=store, value=customer_id)
     if customer is None:
         raise NotFound("Customer not found")
     return customer
@@ -72,15 +69,7 @@ def customer_by_linked_phone(*, store, phone: str, field: str = "phone") -> Cust
         phone = normalize_phone(phone)
     except PhoneError as exc:
         raise ValidationFailed.field(field, str(exc)) from None
-    if connection.vendor == "postgresql":
-        customer = _customer_fetch(_CUSTOMER_BY_LINKED_PHONE_SQL, store=store, value=phone)
-    else:
-        customer = (
-            Customer.objects.for_store(store)
-            .select_related("tier", "store")
-            .filter(phone=phone, phone_linked_at__isnull=False)
-            .first()
-        )
+    customer = _customer_fetch(_CUSTOMER_BY_LINKED_PHONE_SQL, store=store, value=phone)
     if customer is None:
         raise ApiError(PHONE_NOT_LINKED.format(phone=phone), status=404, code="phone_not_linked")
     return customer

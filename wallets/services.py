@@ -136,9 +136,7 @@ _LOCK_SQL = (
 
 
 def _wallet_locked(customer_id) -> Wallet | None:
-    if connection.vendor != "postgresql":
-        return Wallet.objects.select_for_update(no_key=True).filter(customer_id=customer_id).first()
-    # Hand-written on PostgreSQL: this runs on every order and recharge.
+    # Hand-written: this runs on every order and recharge.
     with connection.cursor() as cursor:
         cursor.execute(_LOCK_SQL, [customer_id])
         row = cursor.fetchone()
@@ -194,16 +192,12 @@ def _append(
         actor_token_id=actor_token_id,
         actor_user=actor_user,
     )
-    if connection.vendor == "postgresql":
-        # The two writes of every balance change, hand-written (ORM compilation dominated them).
-        with connection.cursor() as cursor:
-            cursor.execute(_LEDGER_INSERT_SQL, [getattr(entry, column) for column in _LEDGER_COLUMNS])
-            cursor.execute(_WALLET_UPDATE_SQL, [new_balance, entry.created_at, wallet.pk])
-        entry._state.adding = False
-        entry._state.db = connection.alias
-    else:
-        entry.save(force_insert=True)
-        Wallet.objects.filter(pk=wallet.pk).update(balance=new_balance, updated_at=entry.created_at)
+    # The two writes of every balance change, hand-written (ORM compilation dominated them).
+    with connection.cursor() as cursor:
+        cursor.execute(_LEDGER_INSERT_SQL, [getattr(entry, column) for column in _LEDGER_COLUMNS])
+        cursor.execute(_WALLET_UPDATE_SQL, [new_balance, entry.created_at, wallet.pk])
+    entry._state.adding = False
+    entry._state.db = connection.alias
     wallet.balance = new_balance
     wallet.updated_at = entry.created_at
     return entry

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 
 from nuvlyx.api.errors import NotFound
@@ -72,11 +71,9 @@ def store_wants(store_id, event_types: list[str]) -> bool:
     """
     if "webhook.test" in event_types:
         return True
-    if connection.vendor == "postgresql":  # on every write that emits: no ORM compilation
-        return sql_exists(
-            "SELECT 1 FROM webhooks_webhookendpoint WHERE store_id = %s AND active"
-            " AND (events ? '*' OR events ?| %s) LIMIT 1",
-            [store_id, list(event_types)],
-        )
-    subscriptions = WebhookEndpoint.objects.filter(store_id=store_id, active=True).values_list("events", flat=True)
-    return any("*" in events or any(t in events for t in event_types) for events in subscriptions)
+    # on every write that emits: no ORM compilation
+    return sql_exists(
+        "SELECT 1 FROM webhooks_webhookendpoint WHERE store_id = %s AND active"
+        " AND (events ? '*' OR events ?| %s) LIMIT 1",
+        [store_id, list(event_types)],
+    )

@@ -76,16 +76,13 @@ def emit_many(*, store: Store, events: list[tuple[str, dict[str, Any]]]) -> list
         event.payload = envelope(event, data)
         rows.append(event)
     connection = transaction.get_connection()
-    if connection.vendor == "postgresql":
-        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
-        params = [v for e in rows for v in (e.pk, e.store_id, e.type, e.payload_encrypted, e.created_at)]
-        with connection.cursor() as cursor:
-            cursor.execute(_INSERT_SQL + values, params)
-        for event in rows:
-            event._state.adding = False
-            event._state.db = connection.alias
-    else:
-        Event.objects.bulk_create(rows)
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    params = [v for e in rows for v in (e.pk, e.store_id, e.type, e.payload_encrypted, e.created_at)]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL + values, params)
+    for event in rows:
+        event._state.adding = False
+        event._state.db = connection.alias
     for event in rows:
         _dispatch_after_commit(event)
     return rows
@@ -136,14 +133,11 @@ def _flush(event_ids: list, kinds: set) -> None:
 
     from .timeutil import now
 
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE core_event SET dispatched_at = %s WHERE id = ANY(%s) AND dispatched_at IS NULL",
-                [now(), list(event_ids)],
-            )
-    else:
-        Event.objects.filter(pk__in=event_ids, dispatched_at__isnull=True).update(dispatched_at=now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE core_event SET dispatched_at = %s WHERE id = ANY(%s) AND dispatched_at IS NULL",
+            [now(), list(event_ids)],
+        )
 
 
 def envelope(event: Event, data: dict[str, Any]) -> dict[str, Any]:

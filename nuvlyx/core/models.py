@@ -126,9 +126,6 @@ def bulk_insert(model, objects: list) -> None:
 
     if not objects:
         return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objects)
-        return
     fields = [f for f in model._meta.concrete_fields]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
