@@ -9,7 +9,7 @@ from nuvlyx.api.permissions import SCOPES
 from nuvlyx.core.models import Store
 from nuvlyx.core.timeutil import now
 
-from . import tokens
+from . import sql, tokens
 from .models import ApiToken
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -63,41 +63,18 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
     return token
 
 
-# Every API request runs this lookup: on PostgreSQL it is one hand-written query (the ORM's
-# compilation cost was most of the time of a trivial authenticated request); the rest of the
-# token and store columns stay deferred.
-_TOKEN_FIELDS = (
-    "id",
-    "store_id",
-    "name",
-    "scopes",
-    "prefix",
-    "rate_limit_per_minute",
-    "expires_at",
-    "last_used_at",
-    "revoked_at",
-)
-_STORE_FIELDS = ("id", "name", "slug", "currency")
-_TOKEN_SQL = """
-    SELECT t.id, t.store_id, t.name, t.scopes, t.prefix, t.rate_limit_per_minute, t.expires_at, t.last_used_at,
-           t.revoked_at, s.id, s.name, s.slug, s.currency
-    FROM integrations_apitoken t JOIN core_store s ON s.id = t.store_id
-    WHERE t.token_hash = %s
-"""
-
-
 def _token_by_hash(token_hash: str) -> ApiToken | None:
     with connection.cursor() as cursor:
-        cursor.execute(_TOKEN_SQL, [token_hash])
+        cursor.execute(sql.TOKEN_BY_HASH, [token_hash])
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row[: len(_TOKEN_FIELDS)])
-    scopes_index = _TOKEN_FIELDS.index("scopes")
+    values = list(row[: len(sql.TOKEN_FIELDS)])
+    scopes_index = sql.TOKEN_FIELDS.index("scopes")
     if isinstance(values[scopes_index], str):
         values[scopes_index] = json.loads(values[scopes_index])
-    token = ApiToken.from_db(connection.alias, list(_TOKEN_FIELDS), values)
-    token.store = Store.from_db(connection.alias, list(_STORE_FIELDS), list(row[len(_TOKEN_FIELDS) :]))
+    token = ApiToken.from_db(connection.alias, list(sql.TOKEN_FIELDS), values)
+    token.store = Store.from_db(connection.alias, list(sql.STORE_FIELDS), list(row[len(sql.TOKEN_FIELDS) :]))
     return token
 
 

@@ -32,7 +32,7 @@ from nuvlyx.core.events import EVENT_TYPES
 from nuvlyx.core.models import Event, Store, sql_exists
 from nuvlyx.core.timeutil import now
 
-from . import mosend
+from . import mosend, sql
 from .models import MessageLog, MosendConnection, TemplateRoute
 
 logger = logging.getLogger(__name__)
@@ -476,7 +476,4 @@ def store_wants(store_id, event_types: list[str]) -> bool:
     Used by the outbox to skip queuing a fan-out with nothing to send or log.
     """
     # on every write that emits: no ORM compilation
-    return sql_exists(
-        "SELECT 1 FROM integrations_templateroute WHERE store_id = %s AND enabled AND event_type = ANY(%s) LIMIT 1",
-        [store_id, list(event_types)],
-    )
+    return sql_exists(sql.ROUTE_WANTED, [store_id, list(event_types)])

@@ -7,6 +7,7 @@ from nuvlyx.core.crypto import decrypt
 from nuvlyx.core.money import format_amount
 from nuvlyx.core.timeutil import format_datetime
 
+from . import sql
 from .models import Order, OrderCounter, OrderItem
 
 
@@ -189,40 +190,8 @@ def order_detail_data(order: Order, items=None) -> dict:
     return data
 
 
-# --- GET /orders/:id fast path (issue 8) -----------------------------------------------------------
-# On PostgreSQL the detail is two hand-written queries: the order joined with its customer, then its
-# items joined with their product and license. Ids, amounts and timestamps come back as text already in
-# the API's format, so Python only builds dicts of strings: no ORM compilation, no model instances, no
-# UUID/Decimal/datetime objects. Equivalences: str(UUID) = uuid::text; format_amount() of a numeric(14, 2)
-# column = its text form; format_datetime() = to_char(… AT TIME ZONE 'UTC', …MS"Z") (both truncate to
-# milliseconds). One five-table join measured the same per request (PostgreSQL plans a 5-way join in about
-# as long as two small ones) and repeats the order's columns on every item row, so it stays two queries.
-# Other databases (SQLite, embedded mode) take the ORM path: order_get() + order_detail_data().
-_DETAIL_ORDER_SQL = """
-    SELECT o.id::text, o.number, o.status, o.total_amount::text, o.currency,
-           to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-           c.id::text, c.name, c.phone, o.notes,
-           to_char(o.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-           to_char(o.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-           to_char(o.refunded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-           to_char(o.cancelled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-    FROM orders_order o JOIN wallets_customer c ON c.id = o.customer_id
-    WHERE o.id = %s AND o.store_id = %s
-"""
-_DETAIL_ITEMS_SQL = """
-    SELECT i.id::text, i.product_id::text, i.product_name, i.variation_id::text, i.sku, i.price_paid::text,
-           i.status, p.post_sale_instructions, l.id::text, l.credentials_encrypted,
-           to_char(l.delivered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-           to_char(l.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-           i.fulfilment_credentials_encrypted, i.fulfilment_note,
-           to_char(i.delivered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-           to_char(i.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-    FROM orders_orderitem i
-    JOIN catalog_product p ON p.id = i.product_id
-    LEFT JOIN catalog_license l ON l.id = i.license_id
-    WHERE i.order_id = %s
-    ORDER BY i.position, i.id
-"""
+# --- GET /orders/:id fast path: two statements (orders/sql.py) that render ids, amounts and timestamps as
+# the API writes them, so Python builds dicts of strings (order_detail_data() is the same body from instances).
 _PENDING = OrderItem.Status.PENDING.value
 
 
@@ -278,14 +247,14 @@ def order_detail(*, store, order_id) -> dict | None:
     """GET /orders/:id of the store's order, or None (unknown id, or another store's order).
 
     The same dict, key for key and in the same key order, as order_detail_data(order_get(...)); on
-    PostgreSQL two queries (see _DETAIL_ORDER_SQL / _DETAIL_ITEMS_SQL), one when the order is not found.
+    PostgreSQL two queries (orders/sql.py: ORDER_DETAIL, ORDER_DETAIL_ITEMS), one when the order is not found.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_DETAIL_ORDER_SQL, [str(order_id), str(store.pk)])
+        cursor.execute(sql.ORDER_DETAIL, [str(order_id), str(store.pk)])
         row = cursor.fetchone()
         if row is None:
             return None
-        cursor.execute(_DETAIL_ITEMS_SQL, [row[0]])
+        cursor.execute(sql.ORDER_DETAIL_ITEMS, [row[0]])
         item_rows = cursor.fetchall()
     (
         oid,

@@ -25,7 +25,8 @@ from nuvlyx.core.timeutil import format_datetime, now
 from wallets.selectors import customer_resolve
 from wallets.services import wallet_debit, wallet_lock, wallet_refund
 
-from .models import Order, OrderCounter, OrderItem
+from . import sql
+from .models import Order, OrderItem
 from .selectors import order_detail_data, order_get
 
 MAX_ITEMS = 20
@@ -56,21 +57,6 @@ def is_stock_backed(variation: Variation) -> bool:
 
 # The counter bump and the order row in ONE statement: the counter row stays locked from here to
 # the commit, so everything else of the placement happens before it. Table names are our models'.
-_BUMP_AND_INSERT_SQL = (
-    f"WITH n AS (UPDATE {OrderCounter._meta.db_table} SET last_number = last_number + 1"  # noqa: S608
-    " WHERE store_id = %s RETURNING last_number)"
-    f" INSERT INTO {Order._meta.db_table}"
-    " (id, store_id, number, customer_id, status, total_amount, currency, notes, created_at, updated_at,"
-    " completed_at, refunded_at, cancelled_at)"
-    " SELECT %s, %s, n.last_number, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL FROM n"
-    " RETURNING number"
-)
-_COUNTER_CREATE_SQL = (
-    f"INSERT INTO {OrderCounter._meta.db_table} (store_id, last_number) VALUES (%s, 0)"  # noqa: S608
-    " ON CONFLICT (store_id) DO NOTHING"
-)
-
-
 def _insert_order_numbered(order: Order) -> None:
     """Take the store's next order number and insert `order` with it (sets order.number).
 
@@ -92,11 +78,11 @@ def _insert_order_numbered(order: Order) -> None:
         order.completed_at,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(_BUMP_AND_INSERT_SQL, params)
+        cursor.execute(sql.ORDER_BUMP_AND_INSERT, params)
         row = cursor.fetchone()
         if row is None:  # the store's first order
-            cursor.execute(_COUNTER_CREATE_SQL, [order.store_id])
-            cursor.execute(_BUMP_AND_INSERT_SQL, params)
+            cursor.execute(sql.ORDER_COUNTER_CREATE, [order.store_id])
+            cursor.execute(sql.ORDER_BUMP_AND_INSERT, params)
             row = cursor.fetchone()
     order.number = row[0]
     order._state.adding = False
@@ -119,25 +105,12 @@ def _variations_with_tier_prices(*, store, variation_ids: list, tier_id) -> tupl
     return _variations_with_tier_prices_sql(store=store, variation_ids=variation_ids, tier_id=tier_id)
 
 
-_V_FIELDS = [f for f in Variation._meta.concrete_fields]
-_P_FIELDS = [f for f in Product._meta.concrete_fields]
-_VARIATION_COLUMNS = ", ".join([f"v.{f.column}" for f in _V_FIELDS] + [f"p.{f.column}" for f in _P_FIELDS])
-# Column names come from the models, never from input.
-_VARIATIONS_SQL = f"""
-    SELECT {_VARIATION_COLUMNS}, tp.price
-    FROM catalog_variation v JOIN catalog_product p ON p.id = v.product_id
-    LEFT JOIN catalog_tierprice tp ON tp.variation_id = v.id AND tp.tier_id = %s
-    WHERE v.store_id = %s AND v.id = ANY(%s)
-"""  # noqa: S608
-
-
 def _variations_with_tier_prices_sql(*, store, variation_ids: list, tier_id) -> tuple[dict, dict]:
     """The same read hand-written: it runs on every order (ORM compilation dominated it)."""
     with connection.cursor() as cursor:
-        cursor.execute(_VARIATIONS_SQL, [tier_id, store.pk, list(variation_ids)])
+        cursor.execute(sql.VARIATIONS_WITH_TIER_PRICE, [tier_id, store.pk, list(variation_ids)])
         rows = cursor.fetchall()
-    v_names = [f.attname for f in _V_FIELDS]
-    p_names = [f.attname for f in _P_FIELDS]
+    v_names, p_names = sql.VARIATION_FIELDS, sql.PRODUCT_FIELDS
     variations, tier_prices = {}, {}
     for row in rows:
         variation = Variation.from_db(connection.alias, v_names, list(row[: len(v_names)]))

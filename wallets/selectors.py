@@ -8,48 +8,24 @@ from django.db.models import Q, QuerySet
 from nuvlyx.api.errors import ApiError, NotFound, ValidationFailed
 from nuvlyx.core.phones import PhoneError, normalize_phone
 
+from . import sql
 from .models import Customer, LedgerEntry, Wallet
 
 PHONE_NOT_LINKED = "No customer has linked the phone {phone} (WhatsApp not linked yet)"
 
 
-# The customer lookups run on every price quote and order: on PostgreSQL they are hand-written SQL (the
-# customer and its tier in one statement, built with Model.from_db) because the ORM spent longer compiling
-# select_related(...).filter(...).first() than PostgreSQL takes to answer it. Same rows, same instances:
-# every concrete field of Customer and of its tier is loaded, `customer.store` is the caller's store (the
-# row the filter matched on), `customer.tier` is cached (None without a tier). SQLite uses the ORM.
-def _customer_sql_parts() -> tuple[str, str, list[str], list[str]]:
-    tier_model = Customer._meta.get_field("tier").related_model
-    c_fields = [f.attname for f in Customer._meta.concrete_fields]
-    t_fields = [f.attname for f in tier_model._meta.concrete_fields]
-    columns = [f"c.{f.column}" for f in Customer._meta.concrete_fields]
-    columns += [f"t.{f.column}" for f in tier_model._meta.concrete_fields]
-    source = f"{Customer._meta.db_table} c LEFT JOIN {tier_model._meta.db_table} t ON t.id = c.tier_id"
-    return ", ".join(columns), source, c_fields, t_fields
-
-
-_CUSTOMER_COLUMNS, _CUSTOMER_SOURCE, _CUSTOMER_FIELDS, _TIER_FIELDS = _customer_sql_parts()
-# Only column and table names are interpolated; every value is a parameter. ORDER BY = Customer.Meta.ordering.
-_CUSTOMER_BY_ID_SQL = f"SELECT {_CUSTOMER_COLUMNS} FROM {_CUSTOMER_SOURCE} WHERE c.store_id = %s AND c.id = %s"  # noqa: S608
-_CUSTOMER_BY_LINKED_PHONE_SQL = (
-    f"SELECT {_CUSTOMER_COLUMNS} FROM {_CUSTOMER_SOURCE}"  # noqa: S608
-    " WHERE c.store_id = %s AND c.phone = %s AND c.phone_linked_at IS NOT NULL"
-    " ORDER BY c.created_at DESC, c.id LIMIT 1"
-)
-
-
-def _customer_fetch(sql: str, *, store, value) -> Customer | None:
+def _customer_fetch(statement: str, *, store, value) -> Customer | None:
+    """The customer and its tier (wallets/sql.py) as instances: `customer.store` is the caller's store."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [store.pk, value])
+        cursor.execute(statement, [store.pk, value])
         row = cursor.fetchone()
     if row is None:
         return None
-    split = len(_CUSTOMER_FIELDS)
-    customer = Customer.from_db(connection.alias, _CUSTOMER_FIELDS, list(row[:split]))
+    split = len(sql.CUSTOMER_FIELDS)
+    customer = Customer.from_db(connection.alias, sql.CUSTOMER_FIELDS, list(row[:split]))
     tier = None
     if customer.tier_id is not None:
-        tier_model = Customer._meta.get_field("tier").related_model
-        tier = tier_model.from_db(connection.alias, _TIER_FIELDS, list(row[split:]))
+        tier = sql.TIER_MODEL.from_db(connection.alias, sql.TIER_FIELDS, list(row[split:]))
     customer.tier = tier
     customer.store = store
     return customer
@@ -57,7 +33,7 @@ def _customer_fetch(sql: str, *, store, value) -> Customer | None:
 
 def customer_get(*, store, customer_id: UUID) -> Customer:
     customer_id = Customer._meta.pk.get_db_prep_value(customer_id, connection)
-    customer = _customer_fetch(_CUSTOMER_BY_ID_SQL, store=store, value=customer_id)
+    customer = _customer_fetch(sql.CUSTOMER_BY_ID, store=store, value=customer_id)
     if customer is None:
         raise NotFound("Customer not found")
     return customer
@@ -69,7 +45,7 @@ def customer_by_linked_phone(*, store, phone: str, field: str = "phone") -> Cust
         phone = normalize_phone(phone)
     except PhoneError as exc:
         raise ValidationFailed.field(field, str(exc)) from None
-    customer = _customer_fetch(_CUSTOMER_BY_LINKED_PHONE_SQL, store=store, value=phone)
+    customer = _customer_fetch(sql.CUSTOMER_BY_LINKED_PHONE, store=store, value=phone)
     if customer is None:
         raise ApiError(PHONE_NOT_LINKED.format(phone=phone), status=404, code="phone_not_linked")
     return customer

@@ -16,6 +16,7 @@ from nuvlyx.core.money import MAX_BALANCE, format_amount
 from nuvlyx.core.phones import normalize_phone
 from nuvlyx.core.timeutil import format_datetime, now
 
+from . import sql
 from .errors import InsufficientBalance
 from .models import Customer, LedgerEntry, Wallet
 
@@ -130,21 +131,12 @@ def wallet_ensure(*, customer: Customer) -> Wallet:
     return wallet
 
 
-_LOCK_SQL = (
-    "SELECT customer_id, store_id, balance, updated_at FROM wallets_wallet WHERE customer_id = %s FOR NO KEY UPDATE"
-)
-
-
 def _wallet_locked(customer_id) -> Wallet | None:
     # Hand-written: this runs on every order and recharge.
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_SQL, [customer_id])
+        cursor.execute(sql.WALLET_LOCK, [customer_id])
         row = cursor.fetchone()
-    return (
-        Wallet.from_db(connection.alias, ["customer_id", "store_id", "balance", "updated_at"], list(row))
-        if row
-        else None
-    )
+    return Wallet.from_db(connection.alias, sql.WALLET_FIELDS, list(row)) if row else None
 
 
 def wallet_lock(*, customer: Customer) -> Wallet:
@@ -194,34 +186,13 @@ def _append(
     )
     # The two writes of every balance change, hand-written (ORM compilation dominated them).
     with connection.cursor() as cursor:
-        cursor.execute(_LEDGER_INSERT_SQL, [getattr(entry, column) for column in _LEDGER_COLUMNS])
-        cursor.execute(_WALLET_UPDATE_SQL, [new_balance, entry.created_at, wallet.pk])
+        cursor.execute(sql.LEDGER_INSERT, [getattr(entry, name) for name in sql.LEDGER_FIELDS])
+        cursor.execute(sql.WALLET_UPDATE, [new_balance, entry.created_at, wallet.pk])
     entry._state.adding = False
     entry._state.db = connection.alias
     wallet.balance = new_balance
     wallet.updated_at = entry.created_at
     return entry
-
-
-_LEDGER_COLUMNS = (
-    "id",
-    "store_id",
-    "wallet_id",
-    "kind",
-    "amount",
-    "balance_after",
-    "reference",
-    "note",
-    "order_id",
-    "actor_token_id",
-    "actor_user_id",
-    "created_at",
-)
-_LEDGER_INSERT_SQL = (
-    "INSERT INTO wallets_ledgerentry (id, store_id, wallet_id, kind, amount, balance_after, reference, note, order_id,"
-    " actor_token_id, actor_user_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
-_WALLET_UPDATE_SQL = "UPDATE wallets_wallet SET balance = %s, updated_at = %s WHERE customer_id = %s"
 
 
 def recharge_payload(*, customer: Customer, entry: LedgerEntry, currency: str) -> dict:

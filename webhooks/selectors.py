@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 from nuvlyx.api.errors import NotFound
 from nuvlyx.core.models import Store, sql_exists
 
+from . import sql
 from .models import Delivery, WebhookEndpoint
 
 DELIVERY_LIST_FIELDS = (
@@ -72,8 +73,4 @@ def store_wants(store_id, event_types: list[str]) -> bool:
     if "webhook.test" in event_types:
         return True
     # on every write that emits: no ORM compilation
-    return sql_exists(
-        "SELECT 1 FROM webhooks_webhookendpoint WHERE store_id = %s AND active"
-        " AND (events ? '*' OR events ?| %s) LIMIT 1",
-        [store_id, list(event_types)],
-    )
+    return sql_exists(sql.ENDPOINT_WANTED, [store_id, list(event_types)])

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 
+from . import sql
 from .models import Event, Store
 from .timeutil import format_datetime
 
@@ -79,16 +80,13 @@ def emit_many(*, store: Store, events: list[tuple[str, dict[str, Any]]]) -> list
     values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
     params = [v for e in rows for v in (e.pk, e.store_id, e.type, e.payload_encrypted, e.created_at)]
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL + values, params)
+        cursor.execute(sql.EVENT_INSERT + values, params)
     for event in rows:
         event._state.adding = False
         event._state.db = connection.alias
     for event in rows:
         _dispatch_after_commit(event)
     return rows
-
-
-_INSERT_SQL = "INSERT INTO core_event (id, store_id, type, payload_encrypted, created_at) VALUES "
 
 
 def _dispatch_after_commit(event: Event) -> None:
@@ -134,10 +132,7 @@ def _flush(event_ids: list, kinds: set) -> None:
     from .timeutil import now
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE core_event SET dispatched_at = %s WHERE id = ANY(%s) AND dispatched_at IS NULL",
-            [now(), list(event_ids)],
-        )
+        cursor.execute(sql.EVENT_MARK_DISPATCHED, [now(), list(event_ids)])
 
 
 def envelope(event: Event, data: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,48 @@
+"""The hand-written SQL of the core app, and the one helper every app's sql.py builds its statements with.
+
+Hand-written SQL is kept only where `make bench` measured it to win on a hot path (authentication,
+price quote, order detail, order placement, stock take, ledger append, outbox); everything else is
+the ORM. Each app keeps its statements in its own `sql.py`, written as templates whose table and
+column names come from the models' `_meta` (`{Event}` → the table, `{Event.store}` → `store_id`),
+so renaming a field or a table cannot leave a statement behind. Only names are interpolated, once,
+at import; every value is a query parameter.
+"""
+
+from __future__ import annotations
+
+
+class _Names:
+    """`{M}` → M's table, `{M.field}` → that field's column (a name or an attname)."""
+
+    def __init__(self, model):
+        self._model = model
+
+    def __str__(self) -> str:
+        return self._model._meta.db_table
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __getattr__(self, name: str) -> str:
+        return self._model._meta.get_field(name).column
+
+
+def render(template: str, **models) -> str:
+    """The statement with every `{Model}` / `{Model.field}` replaced by the model's real names."""
+    return template.format(**{alias: _Names(model) for alias, model in models.items()})
+
+
+def _event():
+    from .models import Event
+
+    return Event
+
+
+# The outbox: events of one change in one INSERT (VALUES rows appended by the caller) ...
+EVENT_INSERT = render(
+    "INSERT INTO {E} ({E.id}, {E.store}, {E.type}, {E.payload_encrypted}, {E.created_at}) VALUES ", E=_event()
+)
+# ... and marked dispatched in one UPDATE when no consumer wants them.
+EVENT_MARK_DISPATCHED = render(
+    "UPDATE {E} SET {E.dispatched_at} = %s WHERE {E.id} = ANY(%s) AND {E.dispatched_at} IS NULL", E=_event()
+)

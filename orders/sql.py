@@ -1,0 +1,89 @@
+"""Hand-written SQL of the orders app (see nuvlyx/core/sql.py for why and how).
+
+Order placement and order detail run on every POST /orders and GET /orders/:id; `make bench`
+measured the ORM's compilation as most of their time. bench/order_placement.sql (pgbench) writes
+the same tables and columns; tests/test_bench_sql.py holds the two together.
+"""
+
+import re
+
+from catalog.models import License, Product, TierPrice, Variation
+from nuvlyx.core.sql import render
+from wallets.models import Customer
+
+from .models import Order, OrderCounter, OrderItem
+
+# The store's variations of an order (product joined) and the tier's explicit price of each.
+VARIATION_FIELDS = [f.attname for f in Variation._meta.concrete_fields]
+PRODUCT_FIELDS = [f.attname for f in Product._meta.concrete_fields]
+VARIATIONS_WITH_TIER_PRICE = render(
+    "SELECT "  # noqa: S608 - names from _meta only
+    + ", ".join([f"v.{{V.{n}}}" for n in VARIATION_FIELDS] + [f"p.{{P.{n}}}" for n in PRODUCT_FIELDS])
+    + ", tp.{TP.price}"
+    " FROM {V} v JOIN {P} p ON p.{P.id} = v.{V.product}"
+    " LEFT JOIN {TP} tp ON tp.{TP.variation} = v.{V.id} AND tp.{TP.tier} = %s"
+    " WHERE v.{V.store} = %s AND v.{V.id} = ANY(%s)",
+    V=Variation,
+    P=Product,
+    TP=TierPrice,
+)
+
+# Take the store's next order number and insert the order with it, one round trip: the counter row
+# stays locked until commit and a rollback undoes the bump (gap-free numbers).
+ORDER_INSERT_FIELDS = [
+    "id", "store_id", "customer_id", "status", "total_amount", "currency", "notes",
+    "created_at", "updated_at", "completed_at",
+]  # fmt: skip
+ORDER_BUMP_AND_INSERT = render(
+    "WITH n AS (UPDATE {C} SET {C.last_number} = {C.last_number} + 1"  # noqa: S608
+    " WHERE {C.store} = %s RETURNING {C.last_number})"
+    " INSERT INTO {O} ({O.number}, "
+    + ", ".join(f"{{O.{n}}}" for n in ORDER_INSERT_FIELDS)
+    + ") SELECT n.{C.last_number}, "
+    + ", ".join(["%s"] * len(ORDER_INSERT_FIELDS))
+    + " FROM n RETURNING {O.number}",
+    C=OrderCounter,
+    O=Order,
+)
+# A store's first order creates its counter row (then the bump runs again).
+ORDER_COUNTER_CREATE = render(
+    "INSERT INTO {C} ({C.store}, {C.last_number}) VALUES (%s, 0) ON CONFLICT ({C.store}) DO NOTHING", C=OrderCounter
+)
+
+# GET /orders/:id in two statements that render ids, amounts and timestamps in the API's format, so
+# Python only builds dicts of strings. Equivalences: str(UUID) = uuid::text; format_amount() of a
+# numeric(14, 2) column = its text form; format_datetime() = to_char(… AT TIME ZONE 'UTC', …MS"Z")
+# (both truncate to milliseconds). One five-table join measured the same per request and repeats the
+# order's columns on every item row, so it stays two queries.
+
+
+def _timestamps(statement: str) -> str:
+    """TS(column) → the column as API text: UTC, milliseconds, a "Z" (what format_datetime() writes)."""
+    return re.sub(r"TS\(([^)]+)\)", r"""to_char(\1 AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')""", statement)
+
+
+ORDER_DETAIL = _timestamps(
+    render(
+        "SELECT o.{O.id}::text, o.{O.number}, o.{O.status}, o.{O.total_amount}::text, o.{O.currency}, "
+        "TS(o.{O.created_at}), c.{C.id}::text, c.{C.name}, c.{C.phone}, o.{O.notes}, "
+        "TS(o.{O.updated_at}), TS(o.{O.completed_at}), TS(o.{O.refunded_at}), TS(o.{O.cancelled_at})"
+        " FROM {O} o JOIN {C} c ON c.{C.id} = o.{O.customer}"
+        " WHERE o.{O.id} = %s AND o.{O.store} = %s",
+        O=Order,
+        C=Customer,
+    )
+)
+ORDER_DETAIL_ITEMS = _timestamps(
+    render(
+        "SELECT i.{I.id}::text, i.{I.product}::text, i.{I.product_name}, i.{I.variation}::text, i.{I.sku},"
+        " i.{I.price_paid}::text, i.{I.status}, p.{P.post_sale_instructions}, l.{L.id}::text,"
+        " l.{L.credentials_encrypted}, TS(l.{L.delivered_at}), TS(l.{L.expires_at}),"
+        " i.{I.fulfilment_credentials_encrypted}, i.{I.fulfilment_note}, TS(i.{I.delivered_at}), TS(i.{I.expires_at})"
+        " FROM {I} i JOIN {P} p ON p.{P.id} = i.{I.product}"
+        " LEFT JOIN {L} l ON l.{L.id} = i.{I.license}"
+        " WHERE i.{I.order} = %s ORDER BY i.{I.position}, i.{I.id}",
+        I=OrderItem,
+        P=Product,
+        L=License,
+    )
+)
