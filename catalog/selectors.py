@@ -23,6 +23,7 @@ from nuvlyx.api.renderers import dumps
 from nuvlyx.core.money import format_amount
 from nuvlyx.core.timeutil import format_datetime
 
+from . import sql
 from .models import Category, PriceTier, Product, TierPrice, Variation
 from .pricing import quote_variations
 
@@ -89,40 +90,6 @@ def product_list_queryset(*, store, filters: ProductFilters) -> QuerySet[Product
     return qs
 
 
-def _icontains(column: str) -> str:
-    """`column` icontains %s, written exactly as Django writes the lookup for this database."""
-    return f"{connection.ops.lookup_cast('icontains') % column} {connection.operators['icontains'] % '%s'}"
-
-
-def _list_where(*, store, filters: ProductFilters) -> tuple[str, list]:
-    """The SQL of `product_list_queryset`'s filters on `catalog_product p` (kept in step with it; the tests
-    compare the ETag's product count with the rendered list for every filter). Hand-written because the ORM
-    compiles an aggregate over a join in ~2.7 ms of Python, more than PostgreSQL takes to run it."""
-    uuid_field = Product._meta.pk
-    db_uuid = lambda value: uuid_field.get_db_prep_value(value, connection)  # noqa: E731
-    where, params = ["p.store_id = %s"], [db_uuid(store.pk)]
-    if filters.status:
-        where.append("p.status = %s")
-        params.append(filters.status)
-    if filters.kind:
-        where.append("p.kind = %s")
-        params.append(filters.kind)
-    if filters.category_id:
-        links = Product.categories.through._meta.db_table
-        exists = f"EXISTS (SELECT 1 FROM {links} pc WHERE pc.product_id = p.id AND pc.category_id = %s)"  # noqa: S608
-        where.append(exists)
-        params.append(db_uuid(filters.category_id))
-    if filters.search:
-        like = f"%{connection.ops.prep_for_like_query(filters.search)}%"
-        skus = (
-            f"SELECT vs.product_id FROM {Variation._meta.db_table} vs"  # noqa: S608
-            f" WHERE vs.store_id = %s AND {_icontains('vs.sku')}"
-        )
-        where.append(f"({_icontains('p.name')} OR {_icontains('p.slug')} OR p.id IN ({skus}))")
-        params += [like, like, db_uuid(store.pk), like]
-    return " AND ".join(where), params
-
-
 def _list_aggregates(*, store, filters: ProductFilters) -> tuple:
     """(product count, max product updated_at, variation count, max variation updated_at, sum of stock,
     sum of price) over what GET /products renders, in one statement, as per-table aggregates.
@@ -131,21 +98,11 @@ def _list_aggregates(*, store, filters: ProductFilters) -> tuple:
     (~1.3 ms for 1,000 products × 3 variations, against ~3.3 ms for the join with a COUNT(DISTINCT)).
     Filtered: the products, and their variations joined through the product_id index.
     """
-    products, variations = Product._meta.db_table, Variation._meta.db_table
-    v_aggregates = "COUNT(*) AS n, MAX(v.updated_at) AS m, SUM(v.stock_available) AS s, SUM(v.price) AS pr"
-    where, params = _list_where(store=store, filters=filters)
-    if filters == ProductFilters():
-        v_source, v_params = f"{variations} v WHERE v.store_id = %s", params
-    else:
-        v_source, v_params = f"{variations} v JOIN {products} p ON p.id = v.product_id WHERE {where}", params
-    # Only table names and fixed SQL are interpolated; every value is a parameter.
-    sql = (
-        "SELECT p.n, p.m, v.n, v.m, v.s, v.pr FROM"  # noqa: S608
-        f" (SELECT COUNT(*) AS n, MAX(p.updated_at) AS m FROM {products} p WHERE {where}) p,"
-        f" (SELECT {v_aggregates} FROM {v_source}) v"
+    statement, params = sql.product_list_aggregates(
+        store_id=store.pk, filters=filters, unfiltered=filters == ProductFilters()
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params + v_params)
+        cursor.execute(statement, params)
         p_count, p_max, v_count, v_max, v_stock, v_price = cursor.fetchone()
     return p_count, p_max, v_count, v_max, v_stock, v_price
 
@@ -392,28 +349,6 @@ def product_price_quote(*, store, product: Product, customer) -> dict:
     )
 
 
-# What the quote reads of each variation, in the model's field order: Model.from_db takes the values of a
-# subset of fields in concrete-field order (the others are left deferred).
-_QUOTE_VARIATION_FIELDS = [
-    f.attname
-    for f in Variation._meta.concrete_fields
-    if f.attname in {"id", "sku", "price", "stock_available", "depends_on_stock"}
-]
-# The product, its variations in the detail view's order (Variation.Meta.ordering) and, for each, the
-# explicit price of the customer's tier (NULL tier: never matches, every tp.price is NULL), in ONE
-# statement. A product without variations gives one row of NULL variation columns. At most one tier price
-# per (variation, tier) (unique constraint), so one row per variation. Only names are interpolated.
-_QUOTE_SQL = (
-    "SELECT p.name, tp.price, "  # noqa: S608
-    + ", ".join(f"v.{Variation._meta.get_field(name).column}" for name in _QUOTE_VARIATION_FIELDS)
-    + f" FROM {Product._meta.db_table} p"
-    f" LEFT JOIN {Variation._meta.db_table} v ON v.product_id = p.id"
-    f" LEFT JOIN {TierPrice._meta.db_table} tp ON tp.variation_id = v.id AND tp.tier_id = %s"
-    " WHERE p.store_id = %s AND p.id = %s"
-    " ORDER BY v.position, v.created_at, v.id"
-)
-
-
 def product_price_quote_by_id(*, store, product_id, customer) -> dict:
     """GET /products/:id/price for a product id (404 if absent or another store's), `customer` may be None.
 
@@ -424,7 +359,7 @@ def product_price_quote_by_id(*, store, product_id, customer) -> dict:
     product_id = Product._meta.pk.to_python(product_id)
     tier: PriceTier | None = customer.tier if customer is not None else None
     with connection.cursor() as cursor:
-        cursor.execute(_QUOTE_SQL, [tier.pk if tier is not None else None, store.pk, product_id])
+        cursor.execute(sql.QUOTE, [tier.pk if tier is not None else None, store.pk, product_id])
         rows = cursor.fetchall()
     if not rows:
         raise NotFound(PRODUCT_NOT_FOUND)
@@ -433,7 +368,7 @@ def product_price_quote_by_id(*, store, product_id, customer) -> dict:
     for row in rows:
         if row[2] is None:  # the product has no variations: one row, variation columns NULL
             continue
-        variation = Variation.from_db(alias, _QUOTE_VARIATION_FIELDS, row[2:])
+        variation = Variation.from_db(alias, sql.QUOTE_VARIATION_FIELDS, row[2:])
         variations.append(variation)
         if row[1] is not None:
             tier_prices[variation.pk] = row[1]

@@ -23,13 +23,13 @@ from .selectors import product_detail_data
 MAX_VARIATIONS = 50
 UNSET: Any = object()
 
-# (PostgreSQL constraint name, SQLite column text) → message
+# unique constraint name → message
 _CONSTRAINT_MESSAGES = {
-    ("catalog_variation_store_sku", "catalog_variation.sku"): "A variation with this SKU already exists in this store",
-    ("catalog_product_store_slug", "catalog_product.slug"): "A product with this slug already exists in this store",
-    ("catalog_category_store_slug", "catalog_category.slug"): "A category with this slug already exists in this store",
-    ("catalog_pricetier_store_name", "catalog_pricetier.name"): "A price tier with this name already exists",
-    ("catalog_pricetier_store_level", "catalog_pricetier.level"): "A price tier with this level already exists",
+    "catalog_variation_store_sku": "A variation with this SKU already exists in this store",
+    "catalog_product_store_slug": "A product with this slug already exists in this store",
+    "catalog_category_store_slug": "A category with this slug already exists in this store",
+    "catalog_pricetier_store_name": "A price tier with this name already exists",
+    "catalog_pricetier_store_level": "A price tier with this level already exists",
 }
 
 
@@ -41,8 +41,8 @@ def _unique_conflicts() -> Iterator[None]:
             yield
     except IntegrityError as exc:
         text = str(exc)
-        for needles, message in _CONSTRAINT_MESSAGES.items():
-            if any(needle in text for needle in needles):
+        for constraint, message in _CONSTRAINT_MESSAGES.items():
+            if constraint in text:
                 raise Conflict(message) from None
         raise
 

@@ -14,21 +14,15 @@ from uuid import UUID, uuid4
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from psycopg.errors import UniqueViolation
 
 from nuvlyx.api.errors import ApiError
 from nuvlyx.core.crypto import encrypt_many, keyed_hash, keyed_hasher
 from nuvlyx.core.events import emit
 from nuvlyx.core.timeutil import now
 
+from . import sql
 from .models import License, Variation
-
-try:
-    from psycopg.errors import UniqueViolation
-except ImportError:  # pragma: no cover - the SQLite embedded mode may run without psycopg
-
-    class UniqueViolation(Exception):
-        pass
-
 
 UPLOAD_BATCH_SIZE = 1000
 MAX_CREDENTIALS_LENGTH = 4096
@@ -117,22 +111,6 @@ def _existing_hashes(variation_id, digests: list[str]) -> set[str]:
     return existing
 
 
-# The table name is our model's; every value is a parameter (or, for COPY, our own hex/base64/uuid text).
-_COPY_SQL = (
-    f"COPY {License._meta.db_table}"
-    " (id, credentials_hash, credentials_encrypted, store_id, variation_id, status, created_at)"
-    " FROM STDIN (FORMAT BINARY)"
-)
-_INSERT_SQL = (
-    f"INSERT INTO {License._meta.db_table}"  # noqa: S608
-    " (id, store_id, variation_id, credentials_encrypted, credentials_hash, status, created_at, delivered_at,"
-    " expires_at)"
-    " SELECT u.id, %s, %s, u.enc, u.hash, %s, %s, NULL, NULL"
-    " FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS u(id, hash, enc)"
-    " ON CONFLICT (variation_id, credentials_hash) DO NOTHING"
-)
-
-
 # COPY ... (FORMAT BINARY): signature, flags, header extension length; then per row the field count and
 # (length, bytes) per field; -1 ends the data. No text parsing on the server, no formatting here.
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
@@ -197,14 +175,14 @@ def _insert_licenses(variation: Variation, rows: list[tuple[str, str]], stamp: d
         return 0
     payload = _copy_payload(variation, rows, stamp)
     try:
-        with transaction.atomic(), connection.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
+        with transaction.atomic(), connection.cursor() as cursor, cursor.copy(sql.LICENSE_COPY) as copy:
             copy.write(payload)
         return len(rows)
     except (IntegrityError, UniqueViolation):
         pass  # rolled back to the savepoint: insert again, skipping the conflicting rows
     with connection.cursor() as cursor:
         cursor.execute(
-            _INSERT_SQL,
+            sql.LICENSE_INSERT_SKIPPING_DUPLICATES,
             [
                 variation.store_id,
                 variation.pk,
@@ -246,38 +224,16 @@ def license_take(*, variation: Variation, quantity: int, delivered_at: datetime 
     return licenses
 
 
-_TAKE_SQL = """
-    UPDATE catalog_license SET status = 'DELIVERED', delivered_at = %s, expires_at = %s
-    WHERE id IN (
-        SELECT id FROM catalog_license
-        WHERE variation_id = %s AND status = 'AVAILABLE'
-        ORDER BY created_at, id
-        LIMIT %s
-        FOR UPDATE SKIP LOCKED
-    )
-    RETURNING id, store_id, variation_id, credentials_encrypted, credentials_hash, status, created_at,
-              delivered_at, expires_at
-"""
-_TAKE_FIELDS = [
-    "id",
-    "store_id",
-    "variation_id",
-    "credentials_encrypted",
-    "credentials_hash",
-    "status",
-    "created_at",
-    "delivered_at",
-    "expires_at",
-]
-
-
 def _take(*, variation, quantity: int, delivered_at, expires_at) -> list[License]:
     """Lock (SKIP LOCKED) and deliver in one statement: one round trip instead of two."""
     with connection.cursor() as cursor:
-        cursor.execute(_TAKE_SQL, [delivered_at, expires_at, variation.pk, quantity])
+        cursor.execute(
+            sql.LICENSE_TAKE,
+            [License.Status.DELIVERED, delivered_at, expires_at, variation.pk, License.Status.AVAILABLE, quantity],
+        )
         rows = cursor.fetchall()
-    rows.sort(key=lambda row: (row[_TAKE_FIELDS.index("created_at")], row[0]))
-    return [License.from_db(connection.alias, _TAKE_FIELDS, list(row)) for row in rows]
+    rows.sort(key=lambda row: (row[sql.LICENSE_TAKE_FIELDS.index("created_at")], row[0]))
+    return [License.from_db(connection.alias, sql.LICENSE_TAKE_FIELDS, list(row)) for row in rows]
 
 
 STOCK_FIELDS = (
@@ -310,18 +266,10 @@ def stock_row_render(row: dict) -> dict:
     }
 
 
-_COUNTERS_SQL = """
-    UPDATE catalog_variation
-    SET stock_available = stock_available - %s, stock_delivered = stock_delivered + %s, updated_at = %s
-    WHERE id = %s
-    RETURNING depends_on_stock AND NOT low_stock_notified AND stock_available < low_stock_threshold
-"""
-
-
 def _counters_after_take(*, variation: Variation, count: int) -> None:
     # One statement on the hot path; it also says whether the low-stock check below can fire.
     with connection.cursor() as cursor:
-        cursor.execute(_COUNTERS_SQL, [count, count, now(), variation.pk])
+        cursor.execute(sql.VARIATION_COUNTERS_AFTER_TAKE, [count, count, now(), variation.pk])
         (may_be_low,) = cursor.fetchone()
     if not may_be_low:
         return

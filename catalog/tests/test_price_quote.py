@@ -148,7 +148,7 @@ def test_quote_is_two_queries_after_the_token(api, store, product, silver, djang
 
 def test_fast_quote_equals_the_orm_quote(api, store, product, silver):
     """product_price_quote_by_id (one SQL statement, Variation.from_db) renders exactly what the ORM path
-    (product_price_quote, which the SQLite fallback uses) renders, tier or not, explicit price or not."""
+    (product_price_quote) renders, tier or not, explicit price or not."""
     from catalog.selectors import product_price_quote, product_price_quote_by_id
     from wallets.selectors import customer_get
 
