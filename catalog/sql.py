@@ -118,6 +118,9 @@ LICENSE_INSERT_SKIPPING_DUPLICATES = render(
     L=License,
 )
 
+# The upload's look-up of hashes already in stock: one array parameter instead of thousands.
+LICENSE_HASH_IN_ARRAY = render("{L.credentials_hash} = ANY(%s)", L=License)
+
 # --- stock take (every order): lock with SKIP LOCKED and deliver in one statement ----------------
 LICENSE_TAKE_FIELDS = [
     "id", "store_id", "variation_id", "credentials_encrypted", "credentials_hash", "status",

@@ -29,7 +29,8 @@ from django.utils.dateparse import parse_datetime
 
 from nuvlyx.core import crypto
 from nuvlyx.core.events import EVENT_TYPES
-from nuvlyx.core.models import Event, Store, sql_exists
+from nuvlyx.core.models import Event, Store
+from nuvlyx.core.sql import sql_exists
 from nuvlyx.core.timeutil import now
 
 from . import mosend, sql

@@ -20,7 +20,7 @@ from catalog.stock import expiry_for, license_take
 from nuvlyx.api.errors import ApiError, Conflict
 from nuvlyx.core.crypto import encrypt
 from nuvlyx.core.events import emit, emit_many
-from nuvlyx.core.models import bulk_insert
+from nuvlyx.core.sql import bulk_insert
 from nuvlyx.core.timeutil import format_datetime, now
 from wallets.selectors import customer_resolve
 from wallets.services import wallet_debit, wallet_lock, wallet_refund

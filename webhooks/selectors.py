@@ -5,7 +5,8 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from nuvlyx.api.errors import NotFound
-from nuvlyx.core.models import Store, sql_exists
+from nuvlyx.core.models import Store
+from nuvlyx.core.sql import sql_exists
 
 from . import sql
 from .models import Delivery, WebhookEndpoint

@@ -116,32 +116,3 @@ class Event(models.Model):
     def payload(self, value: dict) -> None:
         self.__dict__["_payload"] = value
         self.payload_encrypted = encrypt(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
-
-
-def bulk_insert(model, objects: list) -> None:
-    """INSERT rows in one statement. On PostgreSQL it is hand-built from the model's concrete
-    fields (every value must already be set: defaults are evaluated at instantiation), skipping
-    bulk_create's per-call ORM compilation on hot paths; elsewhere it is bulk_create."""
-    from django.db import connection
-
-    if not objects:
-        return
-    fields = [f for f in model._meta.concrete_fields]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
-    params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objects for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql + ", ".join([row] * len(objects)), params)
-    for obj in objects:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-
-
-def sql_exists(sql: str, params: list) -> bool:
-    """Whether a hand-written `SELECT 1 … LIMIT 1` finds a row (hot-path checks on PostgreSQL)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() is not None

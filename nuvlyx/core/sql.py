@@ -10,6 +10,10 @@ at import; every value is a query parameter.
 
 from __future__ import annotations
 
+from django.db import connection
+
+from .models import Event
+
 
 class _Names:
     """`{M}` → M's table, `{M.field}` → that field's column (a name or an attname)."""
@@ -32,17 +36,36 @@ def render(template: str, **models) -> str:
     return template.format(**{alias: _Names(model) for alias, model in models.items()})
 
 
-def _event():
-    from .models import Event
+def bulk_insert(model, objects: list) -> None:
+    """INSERT rows in one statement, hand-built from the model's concrete fields (every value must
+    already be set: defaults are evaluated at instantiation), skipping bulk_create's per-call ORM
+    compilation on hot paths."""
+    if not objects:
+        return
+    fields = [f for f in model._meta.concrete_fields]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    insert = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
+    params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objects for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(insert + ", ".join([row] * len(objects)), params)
+    for obj in objects:
+        obj._state.adding = False
+        obj._state.db = connection.alias
 
-    return Event
+
+def sql_exists(statement: str, params: list) -> bool:
+    """Whether a hand-written `SELECT 1 … LIMIT 1` finds a row (hot-path checks)."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchone() is not None
 
 
 # The outbox: events of one change in one INSERT (VALUES rows appended by the caller) ...
 EVENT_INSERT = render(
-    "INSERT INTO {E} ({E.id}, {E.store}, {E.type}, {E.payload_encrypted}, {E.created_at}) VALUES ", E=_event()
+    "INSERT INTO {E} ({E.id}, {E.store}, {E.type}, {E.payload_encrypted}, {E.created_at}) VALUES ", E=Event
 )
 # ... and marked dispatched in one UPDATE when no consumer wants them.
 EVENT_MARK_DISPATCHED = render(
-    "UPDATE {E} SET {E.dispatched_at} = %s WHERE {E.id} = ANY(%s) AND {E.dispatched_at} IS NULL", E=_event()
+    "UPDATE {E} SET {E.dispatched_at} = %s WHERE {E.id} = ANY(%s) AND {E.dispatched_at} IS NULL", E=Event
 )
