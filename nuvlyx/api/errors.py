@@ -65,6 +65,25 @@ class ValidationFailed(ApiError):
         return cls([{"field": field, "message": message}])
 
 
+class ServiceUnavailable(ApiError):
+    """A dependency (Redis, the database) cannot be reached: 503 with Retry-After."""
+
+    status_code = 503
+    code = "service_unavailable"
+    retry_after_seconds = 5
+
+    def __init__(self, message: str = "Service temporarily unavailable, retry shortly"):
+        super().__init__(message, headers={"Retry-After": str(self.retry_after_seconds)})
+
+
+def dependency_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "a dependency is down", not "a bug": answered 503, never 500."""
+    import redis
+    from django.db import InterfaceError, OperationalError
+
+    return (redis.ConnectionError, redis.TimeoutError, OperationalError, InterfaceError)
+
+
 def reason(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -160,6 +179,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
             headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
+    elif isinstance(exc, dependency_errors()):
+        logger.warning("dependency unavailable: %s", type(exc).__name__)
+        unavailable = ServiceUnavailable()
+        status, body = 503, error_body(503, unavailable.message, unavailable.code)
+        headers.update(unavailable.headers)
     else:
         return internal_error_response(exc, context.get("request"))
     set_rollback()
