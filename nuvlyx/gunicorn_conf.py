@@ -18,8 +18,9 @@ limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
 
-_CODES = {400: "bad_request", 403: "forbidden", 414: "uri_too_long", 417: "expectation_failed"}
-_CODES.update({431: "request_header_fields_too_large", 500: "internal_error", 501: "not_implemented"})
+# The contract's codes: a request gunicorn refuses broke a request-level rule (`bad_request`, the
+# status says which); 403 is a refused proxy / TLS request; 5xx are ours.
+_CODES = {403: "forbidden"}
 
 
 def error_response(status_int: int, reason: str) -> bytes:
@@ -34,7 +35,7 @@ def error_response(status_int: int, reason: str) -> bytes:
             "statusCode": status_int,
             "message": phrase,
             "error": phrase,
-            "code": _CODES.get(status_int, "bad_request"),
+            "code": _CODES.get(status_int, "internal_error" if status_int >= 500 else "bad_request"),
         }
     )
     head = (
