@@ -208,12 +208,17 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker outage of any length: the worker and beat keep reconnecting instead of giving up after
+# 100 tries (Celery's default), so they recover on their own when Redis is back.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# How often beat runs the sweepers (tests shorten it to see recovery after a broker outage).
+SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
-    "core-dispatch-pending-events": {"task": "core.sweep_events", "schedule": 60.0},
+    "core-dispatch-pending-events": {"task": "core.sweep_events", "schedule": SWEEP_INTERVAL_SECONDS},
     "api-purge-idempotency-keys": {"task": "api.purge_idempotency_keys", "schedule": 3600.0},
-    "webhooks-sweep-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": 60.0},
-    "integrations-sweep-messages": {"task": "integrations.sweep_messages", "schedule": 60.0},
+    "webhooks-sweep-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": SWEEP_INTERVAL_SECONDS},
+    "integrations-sweep-messages": {"task": "integrations.sweep_messages", "schedule": SWEEP_INTERVAL_SECONDS},
 }
 
 # --- Logging: never log secrets; every API log line carries the request id ---------------------
