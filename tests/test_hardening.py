@@ -232,3 +232,22 @@ def test_json_body_for_a_bad_host(client):
     response = client.get(f"{API}/me", HTTP_HOST="evil.example")
     assert_error(response, 400, "bad_request")
     assert json.loads(response.content)["statusCode"] == 400
+
+
+def test_admin_pages_that_reveal_a_secret_are_no_store(store):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import reverse
+
+    from nuvlyx.core.models import StoreMember
+
+    user = get_user_model().objects.create_user("owner12", password="pw-123456789", is_staff=True)
+    StoreMember.objects.create(store=store, user=user)
+    owner = Client()
+    owner.force_login(user)
+    response = owner.post(
+        reverse("admin:webhooks_webhookendpoint_add"),
+        {"url": "http://127.0.0.1:9/hooks", "events": ["order.created"], "description": "bot", "active": "on"},
+    )
+    assert response.status_code == 200 and b"whsec_" in response.content
+    assert "no-store" in response["Cache-Control"]
