@@ -251,3 +251,20 @@ def test_admin_pages_that_reveal_a_secret_are_no_store(store):
     )
     assert response.status_code == 200 and b"whsec_" in response.content
     assert "no-store" in response["Cache-Control"]
+
+
+def test_object_deleted_by_a_concurrent_request_is_a_404_not_a_500(api, store):
+    """PATCH /products/:id racing DELETE: the view found the product, the service's locked re-read
+    does not (found by schemathesis with two workers). Replayed here at the service boundary."""
+    from catalog import services
+    from catalog.models import Product
+    from nuvlyx.api.errors import api_exception_handler
+
+    created = api.post("/products", {"name": "P", "variations": [{"sku": "S1", "price": "1.00"}]}).json()
+    product = Product.objects.get(pk=created["id"])  # what the view's get_object() returned
+    assert api.delete(f"/products/{product.pk}").status_code == 204  # the concurrent DELETE
+    with pytest.raises(Product.DoesNotExist) as raised:
+        services.product_update(product=product, name="Q")
+    response = api_exception_handler(raised.value, {})
+    assert response.status_code == 404
+    assert response.data == {"statusCode": 404, "message": "Not found", "error": "Not Found", "code": "not_found"}

@@ -9,8 +9,8 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -163,6 +163,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     elif isinstance(exc, (Http404, drf.NotFound)):
         message = str(exc) if isinstance(exc, drf.NotFound) else "Not found"
         status, body = 404, error_body(404, message or "Not found", "not_found")
+    elif isinstance(exc, ObjectDoesNotExist):
+        # The object the request addressed was found by the view, then deleted by a concurrent
+        # request before the service locked it (e.g. PATCH racing DELETE): it is gone, a 404.
+        status, body = 404, error_body(404, "Not found", "not_found")
     elif isinstance(exc, RequestDataTooBig):
         status, body = 413, error_body(413, "Request body exceeds 1 MB", "payload_too_large")
     elif isinstance(exc, DjangoPermissionDenied):
