@@ -268,3 +268,10 @@ def test_object_deleted_by_a_concurrent_request_is_a_404_not_a_500(api, store):
     response = api_exception_handler(raised.value, {})
     assert response.status_code == 404
     assert response.data == {"statusCode": 404, "message": "Not found", "error": "Not Found", "code": "not_found"}
+
+
+def test_a_method_the_path_does_not_serve_is_a_405_whatever_the_body(api):
+    response = api.client.put(
+        f"{API}/price-tiers", data=b'{"a":', content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {api.token}"
+    )
+    assert_error(response, 405, "method_not_allowed")

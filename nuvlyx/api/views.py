@@ -59,14 +59,14 @@ class StoreScopedMixin:
         self.headers = self.default_response_headers
         try:
             self.initial(request, *args, **kwargs)
-            if request.method in BODY_METHODS:
-                # Parsed and validated once, here, before anything uses it (idempotency
-                # fingerprint included), even by endpoints that ignore their body.
-                request.data  # noqa: B018
             if request.method.lower() in self.http_method_names:
                 handler = getattr(self, request.method.lower(), self.http_method_not_allowed)
             else:
                 handler = self.http_method_not_allowed
+            if request.method in BODY_METHODS and handler != self.http_method_not_allowed:
+                # Parsed and validated once, here, before anything uses it (idempotency
+                # fingerprint included), even by endpoints that ignore their body.
+                request.data  # noqa: B018
             if (
                 request.method == "POST"
                 and self.idempotent_post
