@@ -280,6 +280,8 @@ def live_server_proc(transactional_db, tmp_path):
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "-c",
+                str(BASE_DIR / "nuvlyx" / "gunicorn_conf.py"),
                 "nuvlyx.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",

@@ -301,6 +301,8 @@ def start_gunicorn(worker_class: str, workers: int, threads: int) -> Server:
         PY,
         "-m",
         "gunicorn",
+        "-c",
+        "nuvlyx/gunicorn_conf.py",
         "nuvlyx.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",

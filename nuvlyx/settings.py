@@ -125,7 +125,11 @@ else:
 
 # --- Security (check --deploy is clean with DEBUG=false) -------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only behind a proxy the operator declares (TRUSTED_PROXY=true):
+# that proxy must set the header itself and drop any copy a client sent. Without it a client could
+# claim HTTPS over plain HTTP (secure cookies, "is_secure" checks, the SSL redirect skipped).
+TRUSTED_PROXY = env.bool("TRUSTED_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY else None
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = 0 if DEBUG else env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -147,6 +151,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["nuvlyx.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["nuvlyx.api.renderers.FastJSONRenderer"],
     "EXCEPTION_HANDLER": "nuvlyx.api.errors.api_exception_handler",
+    "DEFAULT_METADATA_CLASS": "nuvlyx.api.metadata.AllowedMethodsMetadata",  # OPTIONS never 500s
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_FILTER_BACKENDS": [],
 }
@@ -155,6 +160,8 @@ REST_FRAMEWORK = {
 
 # --- Nuvlyx -----------------------------------------------------------------------------------
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=120)
+# Redis unreachable: true → requests pass unthrottled (the store keeps selling); false → 503.
+RATE_LIMIT_FAIL_OPEN = env.bool("RATE_LIMIT_FAIL_OPEN", default=True)
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # An in-flight idempotency key whose request died (process killed) is reclaimable after this.
 IDEMPOTENCY_IN_FLIGHT_TIMEOUT = timedelta(seconds=env.int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT", default=60))
@@ -202,12 +209,17 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker outage of any length: the worker and beat keep reconnecting instead of giving up after
+# 100 tries (Celery's default), so they recover on their own when Redis is back.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# How often beat runs the sweepers (tests shorten it to see recovery after a broker outage).
+SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
-    "core-dispatch-pending-events": {"task": "core.sweep_events", "schedule": 60.0},
+    "core-dispatch-pending-events": {"task": "core.sweep_events", "schedule": SWEEP_INTERVAL_SECONDS},
     "api-purge-idempotency-keys": {"task": "api.purge_idempotency_keys", "schedule": 3600.0},
-    "webhooks-sweep-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": 60.0},
-    "integrations-sweep-messages": {"task": "integrations.sweep_messages", "schedule": 60.0},
+    "webhooks-sweep-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": SWEEP_INTERVAL_SECONDS},
+    "integrations-sweep-messages": {"task": "integrations.sweep_messages", "schedule": SWEEP_INTERVAL_SECONDS},
 }
 
 # --- Logging: never log secrets; every API log line carries the request id ---------------------

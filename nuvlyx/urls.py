@@ -27,3 +27,8 @@ def handler500(request):
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+def handler400(request, exception=None):
+    """Bad requests Django refuses before any view (a Host not in ALLOWED_HOSTS, ...): JSON."""
+    return json_error(400, "Bad request", "bad_request")

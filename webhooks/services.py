@@ -234,16 +234,49 @@ def retry_delay(*, attempts_made: int, retry_after: float | None = None) -> floa
     return delay
 
 
+INTERRUPTED = "Interrupted: the worker stopped before the attempt finished (lease expired)"
+
+
+def _due(current):
+    return Delivery.objects.filter(status=Delivery.Status.PENDING).filter(
+        # a message that arrives early (e.g. a redelivered ETA task) waits for the sweeper
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=current + timedelta(seconds=1))
+    )
+
+
 def _take_lease(delivery_id) -> bool:
     current = now()
-    taken = (
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING)
-        # a message that arrives early (e.g. a redelivered ETA task) waits for the sweeper
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=current + timedelta(seconds=1)))
-        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=current))
-        .update(locked_until=current + timedelta(seconds=_lease_seconds()))
+    lease = current + timedelta(seconds=_lease_seconds())
+    if _due(current).filter(pk=delivery_id, locked_until__isnull=True).update(locked_until=lease):
+        return True
+    return _take_expired_lease(delivery_id, current=current, lease=lease)
+
+
+@transaction.atomic
+def _take_expired_lease(delivery_id, *, current, lease) -> bool:
+    """A lease that expired belonged to an attempt cut off mid-way (the worker was killed, or hit
+    its hard time limit): the request may have reached the receiver, so it counts as an attempt."""
+    delivery = (
+        _due(current)
+        .select_for_update(skip_locked=True)
+        .filter(pk=delivery_id, locked_until__lt=current)
+        .only("pk", "store_id", "attempts", "locked_until")
+        .first()
     )
-    return bool(taken)
+    if delivery is None:
+        return False
+    number = delivery.attempts + 1
+    Attempt.objects.create(
+        store_id=delivery.store_id, delivery_id=delivery.pk, number=number, duration_ms=0, error=INTERRUPTED
+    )
+    fields = {"attempts": number, "last_error": INTERRUPTED, "response_status": None, "duration_ms": None}
+    if number >= max_attempts():
+        Delivery.objects.filter(pk=delivery.pk).update(
+            **fields, status=Delivery.Status.FAILED, next_attempt_at=None, locked_until=None
+        )
+        return False
+    Delivery.objects.filter(pk=delivery.pk).update(**fields, locked_until=lease)
+    return True
 
 
 def delivery_attempt(*, delivery_id) -> str:

@@ -9,8 +9,8 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -63,6 +63,25 @@ class ValidationFailed(ApiError):
     @classmethod
     def field(cls, field: str, message: str) -> "ValidationFailed":
         return cls([{"field": field, "message": message}])
+
+
+class ServiceUnavailable(ApiError):
+    """A dependency (Redis, the database) cannot be reached: 503 with Retry-After."""
+
+    status_code = 503
+    code = "service_unavailable"
+    retry_after_seconds = 5
+
+    def __init__(self, message: str = "Service temporarily unavailable, retry shortly"):
+        super().__init__(message, headers={"Retry-After": str(self.retry_after_seconds)})
+
+
+def dependency_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "a dependency is down", not "a bug": answered 503, never 500."""
+    import redis
+    from django.db import InterfaceError, OperationalError
+
+    return (redis.ConnectionError, redis.TimeoutError, OperationalError, InterfaceError)
 
 
 def reason(status: int) -> str:
@@ -144,6 +163,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     elif isinstance(exc, (Http404, drf.NotFound)):
         message = str(exc) if isinstance(exc, drf.NotFound) else "Not found"
         status, body = 404, error_body(404, message or "Not found", "not_found")
+    elif isinstance(exc, ObjectDoesNotExist):
+        # The object the request addressed was found by the view, then deleted by a concurrent
+        # request before the service locked it (e.g. PATCH racing DELETE): it is gone, a 404.
+        status, body = 404, error_body(404, "Not found", "not_found")
     elif isinstance(exc, RequestDataTooBig):
         status, body = 413, error_body(413, "Request body exceeds 1 MB", "payload_too_large")
     elif isinstance(exc, DjangoPermissionDenied):
@@ -160,6 +183,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
             headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
+    elif isinstance(exc, dependency_errors()):
+        logger.warning("dependency unavailable: %s", type(exc).__name__)
+        unavailable = ServiceUnavailable()
+        status, body = 503, error_body(503, unavailable.message, unavailable.code)
+        headers.update(unavailable.headers)
     else:
         return internal_error_response(exc, context.get("request"))
     set_rollback()

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from nuvlyx.core import crypto
 from nuvlyx.core.timeutil import now
 
 from .errors import ApiError
 from .models import IdempotencyKey
-from .parsers import loads
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 # Executed business refusals are stored; request-level failures are not (a retry runs again).
@@ -30,11 +30,13 @@ def validate_key(raw: str) -> str:
     return raw
 
 
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    try:
-        canonical = dumps_sorted(loads(body.decode("utf-8"))) if body.strip() else b""
-    except (ValueError, UnicodeDecodeError):
-        canonical = body
+def fingerprint(method: str, path: str, data) -> str:
+    """SHA-256 of method, path and the body as canonical JSON.
+
+    `data` is the body as the parser returned it (request.data): already parsed and validated
+    (depth, integer range, valid Unicode), so the canonical form cannot fail.
+    """
+    canonical = dumps_sorted(data) if data not in (None, {}) else b""
     digest = hashlib.sha256()
     for part in (method.encode(), b"\0", path.encode(), b"\0", canonical):
         digest.update(part)
@@ -105,9 +107,16 @@ def complete(record: IdempotencyKey, *, status: int, body: bytes, content_type: 
     IdempotencyKey.objects.filter(pk=record.pk).update(
         state=IdempotencyKey.State.COMPLETED,
         response_status=status,
-        response_body=body,
+        response_body_encrypted=crypto.encrypt(body.decode("utf-8")),
         response_content_type=content_type,
     )
+
+
+def replay_body(record: IdempotencyKey) -> bytes:
+    """The stored response, byte for byte."""
+    if not record.response_body_encrypted:
+        return b""
+    return crypto.decrypt(record.response_body_encrypted).encode("utf-8")
 
 
 def release(record: IdempotencyKey) -> None:
@@ -119,4 +128,14 @@ def purge_expired() -> int:
     return deleted
 
 
-__all__ = ["HEADER", "Claim", "claim", "complete", "fingerprint", "is_storable", "release", "validate_key"]
+__all__ = [
+    "HEADER",
+    "Claim",
+    "claim",
+    "complete",
+    "fingerprint",
+    "is_storable",
+    "release",
+    "replay_body",
+    "validate_key",
+]

@@ -59,5 +59,13 @@ class ApiErrorMiddleware:
     def process_exception(self, request, exception):
         if not request.path.startswith(API_PREFIX):
             return None
+        from .errors import ServiceUnavailable, dependency_errors
+
+        if isinstance(exception, dependency_errors()):
+            logger.warning("dependency unavailable: %s", type(exception).__name__)
+            unavailable = ServiceUnavailable()
+            response = json_error(503, unavailable.message, unavailable.code)
+            response["Retry-After"] = unavailable.headers["Retry-After"]
+            return response
         logger.error("unhandled error in API request %s", current_request_id(), exc_info=exception)
         return json_error(500, "Internal server error", "internal_error", requestId=current_request_id())

@@ -16,7 +16,9 @@ class IdempotencyKey(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.IN_FLIGHT)
     locked_at = models.DateTimeField()
     response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.BinaryField(null=True)
+    # The stored response, encrypted (nuvlyx.core.crypto): it may carry a secret (POST /webhooks
+    # returns the endpoint's `secret`), and nothing secret is kept in clear at rest.
+    response_body_encrypted = models.TextField(blank=True)
     response_content_type = models.CharField(max_length=100, blank=True)
     created_at = CreatedAtField()
 

@@ -1,5 +1,6 @@
 """page/limit pagination: {"data": [...], "pagination": {"page", "limit", "total"}}."""
 
+import re
 from dataclasses import dataclass
 
 from rest_framework.response import Response
@@ -20,13 +21,22 @@ class Page:
         return (self.page - 1) * self.limit
 
 
+# ASCII digits only: str.isdigit() also accepts "²" and "１", and int() accepts " 5".
+# 15 digits keep (page - 1) * limit far inside PostgreSQL's bigint OFFSET.
+_ASCII_INT = re.compile(r"[0-9]{1,15}")
+
+
+def ascii_int(raw: str) -> int | None:
+    """The value of a query parameter made of 1-15 ASCII digits, else None."""
+    return int(raw) if _ASCII_INT.fullmatch(raw) else None
+
+
 def _positive_int(raw: str | None, name: str, default: int, maximum: int | None) -> int:
     if raw is None:
         return default
-    text = raw.strip()
-    if not text.isdigit() or len(text) > 9:
+    value = ascii_int(raw)
+    if value is None:
         raise ApiError(f"'{name}' must be a positive integer", status=400, code="invalid_pagination")
-    value = int(text)
     if value < 1 or (maximum is not None and value > maximum):
         bound = f" between 1 and {maximum}" if maximum else " of at least 1"
         raise ApiError(f"'{name}' must be an integer{bound}", status=400, code="invalid_pagination")

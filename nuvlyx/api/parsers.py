@@ -29,27 +29,73 @@ def loads(raw: bytes | str):
     return json.loads(raw, parse_float=JsonDecimal, parse_constant=NonFinite)
 
 
-def find_nul(value, path: str = "") -> str | None:
-    """The path of the first string (key or value) containing a NUL character, or None.
+# Bounds every parsed body is held to before anything (idempotency fingerprint included) uses it.
+MAX_DEPTH = 32  # our deepest real shape is 4 (variations[].tierPrices[].price)
+MAX_INT = 2**63 - 1  # PostgreSQL bigint; nothing of ours is larger
 
-    PostgreSQL text cannot hold NUL, and no field of ours means one: refuse it up front (422).
+
+class TooDeep(Exception):
+    pass
+
+
+def find_invalid(value, path: str = "", depth: int = 0) -> tuple[str, str] | None:
+    """(path, message) of the first value no field of ours can hold, or None.
+
+    Refused: NUL characters (PostgreSQL text cannot hold them), lone surrogates (not Unicode:
+    they cannot be encoded, logged or rendered), integers outside a signed 64-bit range.
+    Raises TooDeep past MAX_DEPTH levels of nesting (a request-level 400).
     """
+    if depth > MAX_DEPTH:
+        raise TooDeep
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        return (path, _string_problem(value)) if _string_problem(value) else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return (path, "Integer out of range.") if abs(value) > MAX_INT else None
     if isinstance(value, dict):
         for key, item in value.items():
-            child = f"{path}.{key}" if path else str(key)
-            if "\x00" in key:
-                return child
-            found = find_nul(item, child)
+            problem = _string_problem(key)
+            child = f"{path}.{_printable(key)}" if path else _printable(key)
+            if problem:
+                return child, problem
+            found = find_invalid(item, child, depth + 1)
             if found is not None:
                 return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found = find_nul(item, f"{path}[{index}]")
+            found = find_invalid(item, f"{path}[{index}]", depth + 1)
             if found is not None:
                 return found
     return None
+
+
+def _string_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "Must not contain NUL characters."
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Must be valid Unicode (no lone surrogates)."
+    return None
+
+
+def _printable(key: str) -> str:
+    """A key safe to echo back in an error (invalid characters replaced)."""
+    return key.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
+def validate_parsed(data):
+    """The one check of a parsed body: depth → 400, a value no field can hold → 422."""
+    from .errors import ValidationFailed
+
+    try:
+        found = find_invalid(data)
+    except TooDeep:
+        raise ParseError(f"JSON body nested deeper than {MAX_DEPTH} levels") from None
+    if found is not None:
+        raise ValidationFailed.field(*found)
+    return data
 
 
 def payload_too_large() -> ApiError:
@@ -75,9 +121,4 @@ class StrictJSONParser(BaseParser):
             data = loads(raw.decode("utf-8"))
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ParseError("Malformed JSON body") from exc
-        field = find_nul(data)
-        if field is not None:
-            from .errors import ValidationFailed
-
-            raise ValidationFailed.field(field, "Must not contain NUL characters.")
-        return data
+        return validate_parsed(data)

@@ -37,6 +37,8 @@ class HasTokenScope(BasePermission):
             return False
         if not hasattr(view, request.method.lower()):
             return True  # a method the path does not serve: the view answers 405
+        if request.method == "OPTIONS":
+            return True  # says only which methods the route serves (as a 405's Allow does)
         scope = required_scope(request, view)
         if scope == ANY_SCOPE:
             return True

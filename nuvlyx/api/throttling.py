@@ -2,8 +2,13 @@
 
 limit requests per minute, burst up to `limit`. Without REDIS_URL (the embedded default)
 the same algorithm runs in-process.
+
+The clock is Redis's (`TIME` inside the script), never the calling process's: web hosts with
+skewed clocks still share one exact limit. When Redis cannot be reached the limiter fails
+open or closed per RATE_LIMIT_FAIL_OPEN (docs/architecture.md, "Redis unavailable").
 """
 
+import logging
 import math
 import threading
 import time
@@ -12,12 +17,17 @@ from functools import lru_cache
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
-# KEYS[1] = bucket key; ARGV = now (s, float), interval (s per request), burst (requests)
+from .errors import ServiceUnavailable, dependency_errors
+
+logger = logging.getLogger("nuvlyx.api")
+
+# KEYS[1] = bucket key; ARGV = interval (s per request), burst (requests). Now = Redis TIME.
 # Returns {allowed (0/1), remaining, reset_seconds (ms), retry_after (ms)}
 _GCRA = """
-local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local burst = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local allow_at = tat + interval - burst * interval
@@ -41,7 +51,8 @@ return {1, remaining, math.ceil(reset * 1000), 0}
 def _redis_script():
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    # Short timeouts: a Redis that is down or hung costs a request at most ~1 s, never a worker.
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=1.0)
     return client.register_script(_GCRA)
 
 
@@ -68,11 +79,10 @@ def _gcra_local(key: str, now: float, interval: float, burst: int) -> tuple[int,
 def hit(key: str, limit_per_minute: int) -> tuple[bool, int, float, float]:
     """Count one request. Returns (allowed, remaining, reset_seconds, retry_after_seconds)."""
     interval = 60.0 / limit_per_minute
-    now = time.time()
     if settings.REDIS_URL:
-        allowed, remaining, reset_ms, retry_ms = _redis_script()(keys=[key], args=[now, interval, limit_per_minute])
+        allowed, remaining, reset_ms, retry_ms = _redis_script()(keys=[key], args=[interval, limit_per_minute])
     else:
-        allowed, remaining, reset_ms, retry_ms = _gcra_local(key, now, interval, limit_per_minute)
+        allowed, remaining, reset_ms, retry_ms = _gcra_local(key, time.time(), interval, limit_per_minute)
     return bool(allowed), int(remaining), int(reset_ms) / 1000, int(retry_ms) / 1000
 
 
@@ -84,7 +94,13 @@ class TokenRateThrottle(BaseThrottle):
         if token is None:
             return True
         limit = token.rate_limit_per_minute or settings.API_RATE_LIMIT_PER_MINUTE
-        allowed, remaining, reset, retry_after = hit(f"nvl:rl:{token.pk}", limit)
+        try:
+            allowed, remaining, reset, retry_after = hit(f"nvl:rl:{token.pk}", limit)
+        except dependency_errors() as exc:
+            if not settings.RATE_LIMIT_FAIL_OPEN:
+                raise ServiceUnavailable("Rate limiter unavailable, retry shortly") from exc
+            logger.warning("rate limiter unreachable (%s): failing open", type(exc).__name__)
+            return True
         request._rate_limit_headers = {
             "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": str(remaining),

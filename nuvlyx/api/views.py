@@ -7,7 +7,6 @@
 - X-RateLimit-* headers on every response the throttle saw.
 """
 
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
 from rest_framework import viewsets
@@ -15,7 +14,8 @@ from rest_framework.views import APIView
 
 from . import idempotency
 from .errors import NotFound, ValidationFailed
-from .parsers import payload_too_large
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class StoreScopedMixin:
@@ -63,6 +63,10 @@ class StoreScopedMixin:
                 handler = getattr(self, request.method.lower(), self.http_method_not_allowed)
             else:
                 handler = self.http_method_not_allowed
+            if request.method in BODY_METHODS and handler != self.http_method_not_allowed:
+                # Parsed and validated once, here, before anything uses it (idempotency
+                # fingerprint included), even by endpoints that ignore their body.
+                request.data  # noqa: B018
             if (
                 request.method == "POST"
                 and self.idempotent_post
@@ -79,14 +83,11 @@ class StoreScopedMixin:
 
     def _idempotent(self, request, handler, *args, **kwargs):
         key = idempotency.validate_key(request.META[idempotency.HEADER])
-        body = request._request.body
-        if len(body) > settings.API_MAX_BODY_BYTES:
-            raise payload_too_large()
-        fp = idempotency.fingerprint(request.method, request.get_full_path(), body)
+        fp = idempotency.fingerprint(request.method, request.get_full_path(), request.data)
         claim = idempotency.claim(store=self.store, key=key, fp=fp)
         if claim.replay is not None:
             replay = HttpResponse(
-                bytes(claim.replay.response_body or b""),
+                idempotency.replay_body(claim.replay),
                 status=claim.replay.response_status,
                 content_type=claim.replay.response_content_type or "application/json",
             )
@@ -121,6 +122,10 @@ class StoreScopedMixin:
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        # API answers carry store data, credentials (GET /orders/:id) and secrets (POST /webhooks):
+        # no shared or disk cache keeps them. Views that opt into revalidation (the ETag'd product
+        # reads) set their own Cache-Control first.
+        response.setdefault("Cache-Control", "no-store")
         for name, value in (getattr(request, "_rate_limit_headers", None) or {}).items():
             response[name] = value
         return response

@@ -14,6 +14,7 @@ from nuvlyx.core.events import emit
 from nuvlyx.core.models import Event
 from nuvlyx.core.tasks import sweep_events
 from webhooks.models import Attempt, Delivery, WebhookEndpoint
+from webhooks.services import INTERRUPTED
 from webhooks.tasks import sweep_deliveries
 
 from .receiver import Reply
@@ -105,7 +106,11 @@ def test_worker_killed_mid_delivery_then_completes(api, receiver, celery_worker_
 
     wait_until(delivered_after_sweeps, 30, interval=1.0, message="delivery completed after restart")
     assert [r.headers["webhook-id"] for r in receiver.requests] == [queued["eventId"]] * 2
-    assert Delivery.objects.get(pk=queued["id"]).attempts == 1
+    # the attempt cut off by kill -9 reached the receiver: it counts (issue 12)
+    delivery = Delivery.objects.get(pk=queued["id"])
+    assert delivery.attempts == 2
+    log = list(Attempt.objects.filter(delivery=delivery).values_list("number", "response_status", "error"))
+    assert log == [(1, None, INTERRUPTED), (2, 200, "")]
 
 
 EMIT_WITH_DEAD_BROKER = """
