@@ -6,18 +6,47 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.api.permissions import SCOPES
-from nuvlyx.core.admin import ReadOnlyAdminMixin, SecretShownOnceMixin, StoreScopedAdminMixin, user_store_ids
+from nuvlyx.core.admin import (
+    ReadOnlyAdminMixin,
+    SecretShownOnceMixin,
+    StoreScopedAdminMixin,
+    object_action,
+    user_store_ids,
+)
 from nuvlyx.core.models import Store
 
 from . import whatsapp
 from .models import ApiToken, MessageLog, MosendConnection, TemplateRoute
 from .services import TokenError, api_token_create, api_token_revoke
 
+SCOPE_LABELS = {
+    "products:read": _("Products: read"),
+    "products:write": _("Products: change"),
+    "orders:read": _("Orders: read"),
+    "orders:write": _("Orders: place, refund, cancel"),
+    "customers:read": _("Customers: read"),
+    "customers:write": _("Customers: change"),
+    "wallet:read": _("Wallets: read"),
+    "wallet:write": _("Wallets: recharge"),
+    "inventory:read": _("Stock: read"),
+    "inventory:write": _("Stock: import"),
+    "webhooks:manage": _("Webhooks: manage"),
+}
+
+
+def scope_labels(scopes) -> list[str]:
+    return [str(SCOPE_LABELS.get(scope, scope)) for scope in scopes]
+
 
 class ApiTokenCreateForm(forms.ModelForm):
-    scopes = forms.MultipleChoiceField(choices=[(s, s) for s in SCOPES], widget=forms.CheckboxSelectMultiple)
+    scopes = forms.MultipleChoiceField(
+        label=_("Permissions"),
+        choices=[(s, SCOPE_LABELS.get(s, s)) for s in SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+    )
 
     class Meta:
         model = ApiToken
@@ -26,13 +55,13 @@ class ApiTokenCreateForm(forms.ModelForm):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmin):
-    secret_once_template = "admin/integrations/token_created.html"
-    secret_once_title = "Token created"
-    list_display = ("name", "prefix", "scope_list", "created_at", "last_used_at", "expires_at", "status")
+    secret_once_template = "admin/integrations/token_reveal.html"
+    list_display = ("name", "prefix", "created_at", "last_used_at", "status_label")
     list_filter = ("revoked_at",)
     search_fields = ("name", "prefix")
-    actions = ["revoke_selected"]
-    readonly_fields = ("prefix", "scope_list", "created_by", "created_at", "last_used_at", "revoked_at", "status")
+    actions = None  # revoking is a button on the token's page, with a confirmation
+    object_actions = ("revoke",)
+    readonly_fields = ("prefix", "scope_list", "created_by", "created_at", "last_used_at", "revoked_at", "status_label")
     fields = (
         "name",
         "prefix",
@@ -43,7 +72,7 @@ class ApiTokenAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmi
         "created_at",
         "last_used_at",
         "revoked_at",
-        "status",
+        "status_label",
     )
 
     def get_form(self, request, obj=None, **kwargs):
@@ -63,9 +92,16 @@ class ApiTokenAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmi
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.readonly_fields
 
-    @admin.display(description="Scopes")
+    @admin.display(description=_("Permissions"))
     def scope_list(self, obj):
-        return ", ".join(obj.scopes)
+        return ", ".join(scope_labels(obj.scopes))
+
+    @admin.display(description=_("Status"))
+    def status_label(self, obj):
+        return {"active": _("Active"), "expired": _("Expired"), "revoked": _("Revoked")}[obj.status]
+
+    def reveal_context(self, obj) -> dict:
+        return {"scope_labels": scope_labels(obj.scopes)}
 
     def has_delete_permission(self, request, obj=None):
         return False  # tokens are revoked, never deleted (audit trail)
@@ -86,15 +122,23 @@ class ApiTokenAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmi
             created_by=request.user,
         )
         obj.pk = token.pk
-        self.show_secret_once(request, plaintext)
+        self.show_secret_once(request, token, plaintext)
 
-    @admin.action(description="Revoke selected tokens")
-    def revoke_selected(self, request, queryset):
-        count = 0
-        for token in queryset.filter(revoked_at__isnull=True):
-            api_token_revoke(token=token)
-            count += 1
-        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+    @object_action(
+        label=_("Revoke token"),
+        describe=lambda token: (
+            _(
+                "The token “%(name)s” (%(prefix)s…) stops working at once: every request that uses it is refused. "
+                "This cannot be undone; create a new token if you need one."
+            )
+            % {"name": token.name, "prefix": token.prefix}
+        ),
+        available=lambda token: token.revoked_at is None,
+        danger=True,
+    )
+    def revoke(self, request, token, data):
+        api_token_revoke(token=token)
+        return _("Token “%(name)s” revoked.") % {"name": token.name}
 
 
 # --- Settings → WhatsApp (Mosend) (docs/whatsapp.md) -----------------------------------------

@@ -1,7 +1,8 @@
 """The owner's pages for orders and license stock, scoped to the owner's store.
 
 - Orders: list (no credentials), filters, a read-only detail page whose items show the decrypted
-  credentials, "Fulfil" for PENDING items (SERVICE / non-stock), and a "Refund" action.
+  credentials, "Fulfil" for PENDING items (SERVICE / non-stock), and Refund / Cancel buttons (with a reason,
+  behind a confirmation page; no bulk refund).
 - License stock: a License list that never shows credentials, and a paste-or-upload bulk import
   form calling catalog.stock.license_upload (the API's service).
 """
@@ -14,16 +15,25 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import License, Variation
 from catalog.stock import MAX_CREDENTIALS_LENGTH, UPLOAD_BATCH_SIZE, license_upload
 from nuvlyx.api.errors import ApiError
-from nuvlyx.core.admin import StoreScopedAdminMixin, StoreScopedInlineMixin, user_store_ids
+from nuvlyx.core.admin import (
+    ObjectActionRefused,
+    OptionalReasonForm,
+    ReasonForm,
+    StoreScopedAdminMixin,
+    StoreScopedInlineMixin,
+    object_action,
+    user_store_ids,
+)
 from nuvlyx.core.crypto import DecryptionError, decrypt
 from nuvlyx.core.money import format_amount
 
 from .models import Order, OrderItem
-from .services import order_fulfil_item, order_refund
+from .services import order_cancel, order_fulfil_item, order_refund
 
 
 def _reveal(item: OrderItem) -> str:
@@ -99,15 +109,29 @@ class FulfilForm(forms.Form):
         return data
 
 
+def _refund_consequence(order, verb):
+    return _(
+        "%(verb)s %(order)s: %(amount)s %(currency)s go back to the wallet of %(customer)s and every item is "
+        "marked refunded. Licenses already delivered stay delivered. This cannot be undone."
+    ) % {
+        "verb": verb,
+        "order": order.order_number,
+        "amount": format_amount(order.total_amount),
+        "currency": order.currency,
+        "customer": order.customer.name,
+    }
+
+
 @admin.register(Order)
 class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("order_number", "customer", "status", "total", "currency", "created_at")
+    list_display = ("order_number", "customer", "status", "total", "created_at")
     list_filter = ("status", "created_at")
     search_fields = ("customer__name", "customer__phone", "customer__email", "notes")
     list_select_related = ("customer",)
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-number")
-    actions = ["refund_orders"]
+    actions = None  # refunds and cancellations are buttons on the order's page, with a reason
+    object_actions = ("refund", "cancel")
     inlines = [OrderItemInline]
     readonly_fields = (
         "order_number",
@@ -124,11 +148,11 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     )
     fields = readonly_fields
 
-    @admin.display(description="Number", ordering="number")
+    @admin.display(description=_("Number"), ordering="number")
     def order_number(self, order):
         return order.order_number
 
-    @admin.display(description="Total", ordering="total_amount")
+    @admin.display(description=_("Total"), ordering="total_amount")
     def total(self, order):
         return format_amount(order.total_amount)
 
@@ -139,19 +163,43 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return False  # read-only page; changes go through Fulfil / Refund
+        return False  # read-only page; changes go through Fulfil / Refund / Cancel
 
-    @admin.action(description="Refund selected orders to the customer's wallet")
-    def refund_orders(self, request, queryset):
-        done = 0
-        for order in queryset:
-            try:
-                order_refund(store=order.store, order_id=order.pk, actor_user=request.user)
-                done += 1
-            except ApiError as exc:
-                self.message_user(request, f"{order.order_number}: {exc.message}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Refunded {done} order(s).", messages.SUCCESS)
+    @object_action(
+        label=_("Refund"),
+        describe=lambda order: _refund_consequence(order, _("Refund")),
+        form=ReasonForm,
+        available=lambda order: order.status in (Order.Status.COMPLETED, Order.Status.PROCESSING),
+        danger=True,
+    )
+    def refund(self, request, order, data):
+        try:
+            result = order_refund(store=order.store, order_id=order.pk, actor_user=request.user, reason=data["reason"])
+        except ApiError as exc:
+            raise ObjectActionRefused(exc.message) from None
+        return _("%(order)s refunded: %(amount)s back to the wallet.") % {
+            "order": order.order_number,
+            "amount": format_amount(result.refunded_amount),
+        }
+
+    @object_action(
+        label=_("Cancel order"),
+        describe=lambda order: _refund_consequence(order, _("Cancel")),
+        form=OptionalReasonForm,
+        available=lambda order: order.status in (Order.Status.PENDING, Order.Status.PROCESSING),
+        danger=True,
+    )
+    def cancel(self, request, order, data):
+        try:
+            result = order_cancel(
+                store=order.store, order_id=order.pk, actor_user=request.user, reason=data.get("reason", "")
+            )
+        except ApiError as exc:
+            raise ObjectActionRefused(exc.message) from None
+        return _("%(order)s cancelled: %(amount)s back to the wallet.") % {
+            "order": order.order_number,
+            "amount": format_amount(result.refunded_amount),
+        }
 
     def get_urls(self):
         return [
