@@ -2,8 +2,9 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -229,11 +230,9 @@ class MosendConnectionAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return extra + super().get_urls()
 
     def test_connection_view(self, request, object_id):
-        obj = self.get_object(request, object_id)
-        change_url = reverse("admin:integrations_mosendconnection_changelist")
+        obj = self.get_object(request, unquote(object_id))
         if obj is None:
-            self.message_user(request, "Connection not found.", messages.ERROR)
-            return HttpResponseRedirect(change_url)
+            raise Http404(_("Not found."))
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
         change_url = reverse("admin:integrations_mosendconnection_change", args=[obj.pk])

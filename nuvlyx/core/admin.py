@@ -113,7 +113,20 @@ def _scope_field(request, field):
     return field
 
 
-class StoreScopedAdminMixin:
+class NotFoundMixin:
+    """Another store's object (or a missing one) is a plain 404 on change, history and delete pages,
+    instead of Django's redirect with a message repeating the id (or a 403 that confirms it exists)."""
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404(gettext("Not found."))
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404(gettext("Not found."))
+        return super().delete_view(request, object_id, extra_context)
+
+
+class StoreScopedAdminMixin(NotFoundMixin):
     """Use on every ModelAdmin of store-owned data. `store_field` names the path to the store."""
 
     store_field = "store"
@@ -140,10 +153,6 @@ class StoreScopedAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser or is_store_member(request)
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        """Another store's object (or a missing one) is a plain 404, for change, history and delete."""
-        raise Http404(gettext("Not found."))
 
     # --- choices limited to the owner's store ------------------------------------------
     def _limit(self, request, queryset):
@@ -427,7 +436,7 @@ def store_holds_money(store) -> bool:
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(NotFoundMixin, admin.ModelAdmin):
     form = StoreAdminForm
     list_display = ("name", "slug", "currency", "created_at")
     search_fields = ("name", "slug")
@@ -435,9 +444,6 @@ class StoreAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return scope_queryset(request, super().get_queryset(request))
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        raise Http404(gettext("Not found."))
 
     def has_module_permission(self, request):
         return request.user.is_superuser or is_store_member(request)
