@@ -6,7 +6,7 @@ see A's marker or any of A's ids."""
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from catalog.models import License, Product, Variation
+from catalog.models import License, Variation
 from catalog.services import category_create, price_tier_create, product_create
 from catalog.stock import license_upload
 from integrations.models import MessageLog, TemplateRoute
