@@ -3,9 +3,11 @@
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.core.fields import CreatedAtField, UpdatedAtField, money_field
 from nuvlyx.core.models import StoreOwned, StoreScopedManager
+from nuvlyx.core.money import format_amount
 
 
 class PriceTier(StoreOwned):
@@ -22,7 +24,7 @@ class PriceTier(StoreOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} (level {self.level})"
+        return _("%(name)s (level %(level)s)") % {"name": self.name, "level": self.level}
 
 
 class Category(StoreOwned):
@@ -94,7 +96,7 @@ class Variation(StoreOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sku} {self.name}".strip()
+        return f"{self.sku} · {self.name}" if self.name else self.sku
 
     @property
     def stock_quantity(self) -> int | None:
@@ -119,7 +121,11 @@ class TierPrice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.variation_id} @ {self.tier_id}: {self.price}"
+        return _("%(variation)s at %(tier)s: %(price)s") % {
+            "variation": self.variation.sku,
+            "tier": self.tier.name,
+            "price": format_amount(self.price),
+        }
 
 
 class License(StoreOwned):
@@ -153,4 +159,4 @@ class License(StoreOwned):
         ]
 
     def __str__(self) -> str:
-        return f"License {self.pk} ({self.status})"
+        return _("License of %(sku)s (%(status)s)") % {"sku": self.variation.sku, "status": self.get_status_display()}

@@ -248,6 +248,15 @@ class MosendConnectionAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return HttpResponseRedirect(change_url)
 
 
+def parameter_labels(keys) -> str:
+    """The template's parameters in the owner's words, in order: "1. Customer name, 2. Order number"."""
+    labels = [
+        f"{n}. {whatsapp.PARAMETERS[key][0] if key in whatsapp.PARAMETERS else key}"
+        for n, key in enumerate(keys or [], start=1)
+    ]
+    return ", ".join(labels) or "—"
+
+
 class TemplateRouteForm(forms.ModelForm):
     event_type = forms.ChoiceField(choices=[(e, e) for e in whatsapp.ROUTABLE_EVENT_TYPES])
 
@@ -308,9 +317,9 @@ class TemplateRouteAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         form._default_store_id = ids[0] if ids else None
         return form
 
-    @admin.display(description="Parameters")
+    @admin.display(description=_("Parameters"))
     def parameter_list(self, obj):
-        return ", ".join(obj.parameters or []) or "—"
+        return parameter_labels(obj.parameters)
 
 
 @admin.register(MessageLog)
@@ -334,7 +343,7 @@ class MessageLogAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmi
         "customer",
         "template_name",
         "language",
-        "parameter_keys",
+        "parameter_list",
         "phone",
         "status",
         "reason",
@@ -347,6 +356,10 @@ class MessageLogAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmi
         "sent_at",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("Parameters"))
+    def parameter_list(self, obj):
+        return parameter_labels(obj.parameter_keys)
 
 
 __all__ = ["ApiTokenAdmin", "MessageLogAdmin", "MosendConnectionAdmin", "TemplateRouteAdmin", "TokenError"]

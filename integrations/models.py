@@ -148,4 +148,4 @@ class MessageLog(StoreOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.template_name} → {self.phone or '—'} ({self.status})"
+        return f"{self.template_name} → {self.phone or '—'} ({self.get_status_display()})"

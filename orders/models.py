@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.core.fields import CreatedAtField, UpdatedAtField, money_field
 from nuvlyx.core.models import StoreOwned, StoreScopedManager
@@ -15,7 +16,10 @@ class OrderCounter(models.Model):
     last_number = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"Order counter of {self.store_id}: {self.last_number}"
+        return _("Order numbers of %(store)s (last %(number)s)") % {
+            "store": self.store.name,
+            "number": self.last_number,
+        }
 
 
 class Order(StoreOwned):
@@ -52,7 +56,7 @@ class Order(StoreOwned):
         ]
 
     def __str__(self) -> str:
-        return self.order_number
+        return f"{self.order_number} · {self.customer.name}"
 
     @property
     def order_number(self) -> str:
@@ -96,4 +100,4 @@ class OrderItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sku} in {self.order_id}"
+        return f"{self.product_name} ({self.sku}) · {self.order.order_number}"

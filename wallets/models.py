@@ -2,9 +2,11 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.core.fields import CreatedAtField, UpdatedAtField, money_field
 from nuvlyx.core.models import StoreOwned, StoreScopedQuerySet
+from nuvlyx.core.money import format_amount
 
 
 class Customer(StoreOwned):
@@ -54,7 +56,7 @@ class Wallet(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Wallet of {self.customer_id}: {self.balance}"
+        return _("Wallet of %(customer)s") % {"customer": self.customer.name}
 
 
 class LedgerEntryQuerySet(StoreScopedQuerySet):
@@ -97,6 +99,10 @@ class LedgerEntry(StoreOwned):
             models.CheckConstraint(condition=~models.Q(amount=0), name="wallets_ledger_amount_nonzero"),
         ]
         indexes = [models.Index(fields=["wallet", "-created_at"], name="wallets_ledger_wallet_created")]
+
+    def __str__(self) -> str:
+        sign = "+" if self.amount > 0 else ""
+        return f"{self.get_kind_display()} {sign}{format_amount(self.amount)} · {self.wallet.customer.name}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

@@ -10,6 +10,7 @@
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.core.fields import CreatedAtField, MillisecondDateTimeField, UpdatedAtField
 from nuvlyx.core.models import StoreOwned
@@ -87,7 +88,7 @@ class Delivery(StoreOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} → {self.endpoint_id} ({self.status})"
+        return f"{self.event_type} → {self.endpoint.url} ({self.get_status_display()})"
 
 
 class Attempt(StoreOwned):
@@ -104,4 +105,5 @@ class Attempt(StoreOwned):
         constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="webhooks_attempt_number")]
 
     def __str__(self) -> str:
-        return f"attempt {self.number} ({self.response_status or self.error})"
+        outcome = f"HTTP {self.response_status}" if self.response_status else self.error
+        return _("Attempt %(number)s: %(outcome)s") % {"number": self.number, "outcome": outcome}

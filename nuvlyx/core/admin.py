@@ -19,9 +19,11 @@ from django.contrib.admin.filters import RelatedFieldListFilter, RelatedOnlyFiel
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path, unquote
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget, ManyToManyRawIdWidget
 from django.core.exceptions import FieldDoesNotExist
+from django.core.validators import MinValueValidator
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -126,6 +128,22 @@ class NotFoundMixin:
         return super().delete_view(request, object_id, extra_context)
 
 
+def constraint_minimum(db_field):
+    """The N of a model CheckConstraint `Q(<field>__gte=N)` on this field, so the form refuses the value
+    on the field, in words, instead of a non-field error naming the database constraint."""
+    model = getattr(db_field, "model", None)
+    if model is None:
+        return None
+    for constraint in model._meta.constraints:
+        condition = getattr(constraint, "condition", None)
+        if condition is None or condition.negated or condition.connector != "AND":
+            continue
+        for child in condition.children:
+            if isinstance(child, tuple) and child[0] == f"{db_field.name}__gte":
+                return child[1]
+    return None
+
+
 class StoreScopedAdminMixin(NotFoundMixin):
     """Use on every ModelAdmin of store-owned data. `store_field` names the path to the store."""
 
@@ -154,9 +172,41 @@ class StoreScopedAdminMixin(NotFoundMixin):
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser or is_store_member(request)
 
+    def get_deleted_objects(self, objs, request):
+        """Django lists many-to-many link rows as "Product_categories object (43)": leave them out
+        (they go with the object; the count per model still says how many)."""
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        from django.apps import apps
+
+        prefixes = tuple(
+            f"{capfirst(m._meta.verbose_name)}: "
+            for m in apps.get_models(include_auto_created=True)
+            if m._meta.auto_created
+        )
+
+        def keep(items):
+            result = []
+            for item in items:
+                if isinstance(item, list):
+                    result.append(keep(item))
+                elif not str(item).startswith(prefixes):
+                    result.append(item)
+            return [r for r in result if r != []]
+
+        return keep(to_delete), model_count, perms_needed, protected
+
     # --- choices limited to the owner's store ------------------------------------------
     def _limit(self, request, queryset):
         return scope_queryset(request, queryset)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        minimum = constraint_minimum(db_field)
+        if field is not None and minimum is not None:
+            field.validators.append(
+                MinValueValidator(minimum, message=_("Must be %(limit_value)s or more.") % {"limit_value": minimum})
+            )
+        return field
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         return _scope_field(request, super().formfield_for_foreignkey(db_field, request, **kwargs))

@@ -82,7 +82,11 @@ def populate_store(marker: str, *, slug: str) -> StoreData:
         store=store, api_key=f"{marker}-mosend-key", sender="573001112233", enabled=True
     )
     route = TemplateRoute.objects.create(
-        store=store, event_type="order.completed", template_name=f"{marker.lower()}_order", language="es", parameters=[]
+        store=store,
+        event_type="order.completed",
+        template_name=f"{marker.lower()}_order",
+        language="es",
+        parameters=["customer_name", "order_number"],
     )
     message = MessageLog.objects.create(
         store=store,
@@ -91,6 +95,7 @@ def populate_store(marker: str, *, slug: str) -> StoreData:
         route=route,
         template_name=f"{marker.lower()}_t",
         language="es",
+        parameter_keys=["customer_name", "order_number"],
     )
     objects = {
         "tier": tier,

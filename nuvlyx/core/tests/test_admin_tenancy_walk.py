@@ -46,9 +46,22 @@ class Walker:
         body = response.content.decode(errors="replace").lower()
         leaked = sorted(f for f in self.forbidden if f in body)
         assert not leaked, f"{url} shows store A's {leaked}"
+        if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+            self.check_readable(url, response.content.decode())
         if follow_redirect and response.status_code in (301, 302) and response["Location"].startswith("/admin/"):
             self.get(response["Location"], follow_redirect=False)
         return response
+
+    @staticmethod
+    def check_readable(url: str, html: str) -> None:
+        """Readable everywhere: human titles, no raw JSON, no pointers at repository files."""
+        for pattern, what in (
+            (r"\w object \(", "an object without a human title"),
+            (r"\[(&quot;|&#x27;|\"|')\w", "raw JSON"),
+            (r"docs/\w+\.md", "a pointer at a repository file"),
+        ):
+            found = re.search(pattern, html)
+            assert found is None, f"{url} shows {what}: …{html[max(0, found.start() - 80) : found.end() + 80]}…"
 
 
 def _fill(pattern: str, ma, obj, data) -> list[str]:
