@@ -154,11 +154,11 @@ def _store_fields(request, fields: list[str], obj=None) -> list[str]:
 
 class MosendConnectionForm(forms.ModelForm):
     api_key = forms.CharField(
-        label="Mosend API key",
+        label=_("Mosend API key"),
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Write-only: stored encrypted; only its last 4 characters are shown. Leave empty to keep it.",
+        help_text=_("Write-only: stored encrypted; only its last 4 characters are shown. Leave empty to keep it."),
     )
 
     class Meta:
@@ -168,7 +168,7 @@ class MosendConnectionForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if not cleaned.get("api_key") and not self.instance.api_key_encrypted:
-            self.add_error("api_key", "The Mosend API key is required.")
+            self.add_error("api_key", _("The Mosend API key is required."))
         return cleaned
 
 
@@ -194,14 +194,14 @@ class MosendConnectionAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             return True
         return not MosendConnection.objects.filter(store_id__in=user_store_ids(request)).exists()
 
-    @admin.display(description="API key")
+    @admin.display(description=_("API key"))
     def api_key_hint(self, obj):
         return f"····{obj.api_key_last4}" if obj and obj.api_key_last4 else "—"
 
-    @admin.display(description="Test connection")
+    @admin.display(description=_("Test connection"))
     def test_connection(self, obj):
         if obj is None or obj.pk is None:
-            return "Save first."
+            return _("Save first.")
         url = reverse("admin:integrations_mosendconnection_test", args=[obj.pk])
         return format_html(
             '<button type="submit" class="button" formaction="{}" formmethod="post" name="_test_connection">'
@@ -241,10 +241,14 @@ class MosendConnectionAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         result = whatsapp.connection_check(connection=obj)
         if result.ok:
             name = result.data.get("name") or result.data.get("organization") or ""
-            who = f" (organisation: {name})" if name else ""
-            self.message_user(request, f"Mosend answered HTTP {result.status}: connection OK{who}.", messages.SUCCESS)
+            who = _(" (organisation: %(name)s)") % {"name": name} if name else ""
+            self.message_user(
+                request,
+                _("Mosend answered HTTP %(status)s: connection OK%(who)s.") % {"status": result.status, "who": who},
+                messages.SUCCESS,
+            )
         else:
-            self.message_user(request, f"Mosend test failed: {result.error}", messages.ERROR)
+            self.message_user(request, _("Mosend test failed: %(error)s") % {"error": result.error}, messages.ERROR)
         return HttpResponseRedirect(change_url)
 
 
@@ -271,7 +275,7 @@ class TemplateRouteForm(forms.ModelForm):
         current = list(self.instance.parameters or [])
         for index in range(whatsapp.MAX_PARAMETERS):
             self.fields[f"param_{index + 1}"] = forms.ChoiceField(
-                label=f"Parameter {{{{{index + 1}}}}}",
+                label=_("Parameter {{%(n)s}}") % {"n": index + 1},
                 choices=[("", "—"), *whatsapp.PARAMETER_CHOICES],
                 required=False,
                 initial=current[index] if index < len(current) else "",
@@ -285,7 +289,9 @@ class TemplateRouteForm(forms.ModelForm):
             if not value:
                 gap = gap or index + 1
             elif gap is not None:
-                self.add_error(f"param_{index + 1}", f"Parameter {{{{{gap}}}}} is empty: parameters have no gaps.")
+                self.add_error(
+                    f"param_{index + 1}", _("Parameter {{%(n)s}} is empty: parameters have no gaps.") % {"n": gap}
+                )
             else:
                 parameters.append(value)
         self.instance.parameters = parameters
@@ -295,7 +301,7 @@ class TemplateRouteForm(forms.ModelForm):
         if store_id and event_type:
             clash = TemplateRoute.objects.filter(store_id=store_id, event_type=event_type)
             if clash.exclude(pk=self.instance.pk).exists():
-                self.add_error("event_type", "This store already has a route for this event.")
+                self.add_error("event_type", _("This store already has a route for this event."))
         return cleaned
 
 

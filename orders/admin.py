@@ -76,16 +76,16 @@ class OrderItemInline(StoreScopedInlineMixin, admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="Price paid")
+    @admin.display(description=_("Price paid"))
     def price(self, item):
         return format_amount(item.price_paid)
 
-    @admin.display(description="Credentials")
+    @admin.display(description=_("Credentials"))
     def credentials(self, item):
         value = _reveal(item)
         return format_html("<code style='white-space:pre-wrap'>{}</code>", value) if value else "—"
 
-    @admin.display(description="")
+    @admin.display(description=_(""))
     def fulfil(self, item):
         if item.status == OrderItem.Status.PENDING and item.order.status == Order.Status.PROCESSING:
             url = reverse("admin:orders_order_fulfil", args=[item.order_id, item.pk])
@@ -98,14 +98,14 @@ class FulfilForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
         required=False,
         max_length=MAX_CREDENTIALS_LENGTH,
-        help_text="Stored encrypted; shown to the customer's bot through the API and webhooks.",
+        help_text=_("Stored encrypted; shown to the customer's bot through the API and webhooks."),
     )
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False, max_length=2000)
 
     def clean(self):
         data = super().clean()
         if not (data.get("credentials") or "").strip() and not (data.get("note") or "").strip():
-            raise forms.ValidationError("Enter the credentials or a note.")
+            raise forms.ValidationError(_("Enter the credentials or a note."))
         return data
 
 
@@ -232,16 +232,16 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             except ApiError as exc:
                 form.add_error(None, exc.message)
             else:
-                self.message_user(request, f"{item.sku} delivered.", messages.SUCCESS)
+                self.message_user(request, _("%(sku)s delivered.") % {"sku": item.sku}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": order,
             "form": form,
-            "title": f"Fulfil {item.product_name} ({item.sku})",
-            "submit_label": "Deliver",
-            "intro": f"{order.order_number} for {order.customer}.",
+            "title": _("Fulfil %(product)s (%(sku)s)") % {"product": item.product_name, "sku": item.sku},
+            "submit_label": _("Deliver"),
+            "intro": str(order),
         }
         return TemplateResponse(request, "admin/orders/form_page.html", context)
 
@@ -250,12 +250,12 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 class LicenseImportForm(forms.Form):
     variation = forms.ModelChoiceField(queryset=Variation.objects.none())
     pasted = forms.CharField(
-        label="Credentials",
+        label=_("Credentials"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 12, "cols": 80}),
-        help_text="One credential per line.",
+        help_text=_("One credential per line."),
     )
-    file = forms.FileField(required=False, help_text="Or a text file with one credential per line.")
+    file = forms.FileField(required=False, help_text=_("Or a text file with one credential per line."))
 
     def __init__(self, *args, variations=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -271,7 +271,7 @@ class LicenseImportForm(forms.Form):
             try:
                 lines.extend(upload.read().decode("utf-8-sig").splitlines())
             except UnicodeDecodeError:
-                raise forms.ValidationError("The file is not UTF-8 text.") from None
+                raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
         values, rejected = [], []
         for number, line in enumerate(lines, start=1):
             value = line.strip()
@@ -282,7 +282,7 @@ class LicenseImportForm(forms.Form):
                 continue
             values.append(value)
         if not values:
-            raise forms.ValidationError("Paste or upload at least one credential.")
+            raise forms.ValidationError(_("Paste or upload at least one credential."))
         data["values"], data["rejected"] = values, rejected
         return data
 
@@ -290,14 +290,21 @@ class LicenseImportForm(forms.Form):
 class VariationFilter(admin.SimpleListFilter):
     """Stock per variation, listing only the owner's variations."""
 
-    title = "variation"
+    title = _("variation")
     parameter_name = "variation"
 
     def lookups(self, request, model_admin):
         qs = Variation.objects.select_related("product").order_by("product__name", "sku")
         if not request.user.is_superuser:
             qs = qs.filter(store_id__in=user_store_ids(request))
-        return [(str(v.pk), f"{v.product.name} / {v.sku} ({v.stock_available} available)") for v in qs]
+        return [
+            (
+                str(v.pk),
+                _("%(product)s / %(sku)s (%(n)s available)")
+                % {"product": v.product.name, "sku": v.sku, "n": v.stock_available},
+            )
+            for v in qs
+        ]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -317,15 +324,15 @@ class LicenseAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
     ordering = ("-created_at",)
 
-    @admin.display(description="SKU", ordering="variation__sku")
+    @admin.display(description=_("SKU"), ordering="variation__sku")
     def variation_sku(self, lic):
         return lic.variation.sku
 
-    @admin.display(description="Product")
+    @admin.display(description=_("Product"))
     def product(self, lic):
         return lic.variation.product.name
 
-    @admin.display(description="Credentials")
+    @admin.display(description=_("Credentials"))
     def credentials(self, lic):
         return "•••••••• (encrypted; shown on the order that delivered it)"
 
@@ -368,18 +375,26 @@ class LicenseAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                 duplicates += result.duplicates_skipped
                 available = result.available_stock
             rejected = form.cleaned_data["rejected"]
-            text = f"{variation.sku}: {created} created, {duplicates} duplicates skipped, {available} available."
+            text = _("%(sku)s: %(created)s created, %(duplicates)s duplicates skipped, %(available)s available.") % {
+                "sku": variation.sku,
+                "created": created,
+                "duplicates": duplicates,
+                "available": available,
+            }
             if rejected:
-                text += f" Rejected (over {MAX_CREDENTIALS_LENGTH} characters) lines: {rejected[:50]}"
+                text += " " + _("Rejected (over %(max)s characters) lines: %(lines)s") % {
+                    "max": MAX_CREDENTIALS_LENGTH,
+                    "lines": ", ".join(str(n) for n in rejected[:50]),
+                }
             self.message_user(request, text, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:catalog_license_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "form": form,
-            "title": "Import licenses",
-            "submit_label": "Import",
-            "intro": "Credentials are encrypted before they are stored; duplicates of this variation are skipped.",
+            "title": _("Import licenses"),
+            "submit_label": _("Import"),
+            "intro": _("Credentials are encrypted before they are stored; duplicates of this variation are skipped."),
             "stock_rows": variations.values(
                 "product__name", "sku", "stock_available", "stock_delivered", "low_stock_threshold"
             ),

@@ -105,7 +105,7 @@ def test_change_customer_in_admin_goes_through_the_service(owner_client, store):
     url = reverse("admin:wallets_customer_change", args=[customer.pk])
     page = owner_client.get(url)
     assert page.status_code == 200
-    assert "3.00" in page.content.decode() and "RECHARGE" in page.content.decode()
+    assert "3.00" in page.content.decode() and "Recharge" in page.content.decode()
     resp = owner_client.post(url, {"name": "Ana María", "email": "a@example.com", "phone": PHONE, "tier": ""})
     assert resp.status_code == 302, resp.content.decode()[:3000]
     customer.refresh_from_db()
