@@ -132,7 +132,7 @@ class ProductForm(OptionalSlugForm):
 class ProductAdmin(StoreBoundAdminMixin, admin.ModelAdmin):
     form = ProductForm
     inlines = [VariationInline]
-    list_display = ("name", "slug", "kind", "status", "variation_count", "created_at")
+    list_display = ("name", "kind", "status", "variation_count")
     list_filter = ("status", "kind")
     search_fields = ("name", "slug", "variations__sku")
     filter_horizontal = ("categories",)
@@ -237,7 +237,7 @@ class VariationForm(StoreBoundForm):
 class VariationAdmin(StoreBoundAdminMixin, admin.ModelAdmin):
     form = VariationForm
     inlines = [TierPriceInline]
-    list_display = ("sku", "name", "product", "price", "depends_on_stock", "stock_available", "stock_delivered")
+    list_display = ("sku", "name", "product", "price", "stock_available")
     list_select_related = ("product",)
     search_fields = ("sku", "name", "product__name")
     readonly_fields = ("stock_available", "stock_delivered", "price_preview")

@@ -308,7 +308,7 @@ class TemplateRouteForm(forms.ModelForm):
 @admin.register(TemplateRoute)
 class TemplateRouteAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     form = TemplateRouteForm
-    list_display = ("event_type", "template_name", "language", "parameter_list", "enabled", "updated_at")
+    list_display = ("event_type", "template_name", "language", "parameter_list", "enabled")
     list_filter = ("enabled", "event_type")
 
     def get_fields(self, request, obj=None):
@@ -330,16 +330,7 @@ class TemplateRouteAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(MessageLog)
 class MessageLogAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "created_at",
-        "event_type",
-        "template_name",
-        "phone",
-        "status",
-        "attempts",
-        "reason",
-        "mosend_message_id",
-    )
+    list_display = ("created_at", "event_type", "phone", "status", "reason")
     list_filter = ("status", "event_type")
     search_fields = ("phone", "template_name", "mosend_message_id")
     list_select_related = ()

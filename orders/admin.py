@@ -316,7 +316,7 @@ class VariationFilter(admin.SimpleListFilter):
 class LicenseAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     """Stock per variation. Credentials are never shown here (only on the order that delivered them)."""
 
-    list_display = ("id", "variation_sku", "product", "status", "created_at", "delivered_at", "expires_at")
+    list_display = ("variation_sku", "product", "status", "created_at", "delivered_at")
     list_filter = ("status", VariationFilter)
     search_fields = ("variation__sku", "variation__product__name", "id")
     list_select_related = ("variation__product",)

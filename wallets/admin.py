@@ -102,7 +102,7 @@ class WalletAdjustForm(WalletChangeForm):
 @admin.register(Customer)
 class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     form = CustomerAdminForm
-    list_display = ("name", "phone", "phone_linked_flag", "email", "tier", "balance", "created_at", "wallet_links")
+    list_display = ("name", "phone", "tier", "balance", "wallet_links")
     list_filter = ("tier",)
     search_fields = ("name", "email", "phone")
     readonly_fields = ("balance", "phone_linked_at", "created_at", "recent_ledger")
@@ -266,7 +266,7 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 class LedgerEntryAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     """The ledger, read-only: entries are append-only (model, admin and a database trigger)."""
 
-    list_display = ("created_at", "customer_name", "kind", "amount", "balance_after", "reference", "note", "actor")
+    list_display = ("created_at", "customer_name", "kind", "amount", "balance_after", "note")
     list_filter = ("kind",)
     search_fields = ("wallet__customer__name", "wallet__customer__phone", "reference", "note")
     list_select_related = ("wallet__customer", "actor_user")

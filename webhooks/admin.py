@@ -169,7 +169,7 @@ class AttemptInline(ReadOnlyAdminMixin, StoreScopedInlineMixin, admin.TabularInl
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("event_type", "endpoint", "status", "attempts", "response_status", "created_at", "delivered_at")
+    list_display = ("event_type", "endpoint", "status", "attempts", "created_at")
     list_filter = ("status", "event_type", "endpoint")
     list_select_related = ("endpoint",)
     search_fields = ("event__id", "endpoint__url")

@@ -125,3 +125,19 @@ def test_cancel_records_the_reason_and_refunds(owner_client, data):
     # A second POST (reload, back button) does nothing more: the action is no longer available.
     assert owner_client.post(url, {"reason": "again"}).status_code == 302
     assert LedgerEntry.objects.filter(order_id=order.pk, kind="REFUND").count() == 1
+
+
+MAX_LIST_COLUMNS = 6  # what fits a 1366 px window beside the filter sidebar (checked by eye in part C's screenshots)
+
+
+def test_every_owner_list_fits_a_laptop_window(data):
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = data.owner
+    for model, ma in admin.site._registry.items():
+        if not ma.has_view_permission(request):
+            continue
+        columns = ma.get_list_display(request)
+        assert len(columns) <= MAX_LIST_COLUMNS, f"{model.__name__} lists {len(columns)} columns: {columns}"
