@@ -122,6 +122,15 @@ def _refund_consequence(order, verb):
     }
 
 
+def _give_back(service, request, order, data, done: str) -> str:
+    """Refund or cancel through the API's service, with the owner's reason on the ledger entry."""
+    try:
+        result = service(store=order.store, order_id=order.pk, actor_user=request.user, reason=data.get("reason", ""))
+    except ApiError as exc:
+        raise ObjectActionRefused(exc.message) from None
+    return done % {"order": order.order_number, "amount": format_amount(result.refunded_amount)}
+
+
 @admin.register(Order)
 class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("order_number", "customer", "status", "total", "created_at")
@@ -173,14 +182,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         danger=True,
     )
     def refund(self, request, order, data):
-        try:
-            result = order_refund(store=order.store, order_id=order.pk, actor_user=request.user, reason=data["reason"])
-        except ApiError as exc:
-            raise ObjectActionRefused(exc.message) from None
-        return _("%(order)s refunded: %(amount)s back to the wallet.") % {
-            "order": order.order_number,
-            "amount": format_amount(result.refunded_amount),
-        }
+        return _give_back(order_refund, request, order, data, _("%(order)s refunded: %(amount)s back to the wallet."))
 
     @object_action(
         label=_("Cancel order"),
@@ -190,16 +192,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         danger=True,
     )
     def cancel(self, request, order, data):
-        try:
-            result = order_cancel(
-                store=order.store, order_id=order.pk, actor_user=request.user, reason=data.get("reason", "")
-            )
-        except ApiError as exc:
-            raise ObjectActionRefused(exc.message) from None
-        return _("%(order)s cancelled: %(amount)s back to the wallet.") % {
-            "order": order.order_number,
-            "amount": format_amount(result.refunded_amount),
-        }
+        return _give_back(order_cancel, request, order, data, _("%(order)s cancelled: %(amount)s back to the wallet."))
 
     def get_urls(self):
         return [
