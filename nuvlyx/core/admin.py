@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.filters import RelatedFieldListFilter, RelatedOnlyFieldListFilter
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path, unquote
-from django.contrib.admin.widgets import ForeignKeyRawIdWidget, ManyToManyRawIdWidget
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MinValueValidator
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
@@ -94,24 +94,15 @@ class ScopedForeignKeyRawIdWidget(_ScopedRawIdLabel, ForeignKeyRawIdWidget):
     pass
 
 
-class ScopedManyToManyRawIdWidget(_ScopedRawIdLabel, ManyToManyRawIdWidget):
-    pass
-
-
 def _scope_field(request, field):
     if field is None:
         return field
     if hasattr(field, "queryset"):
         field.queryset = scope_queryset(request, field.queryset)
     widget = getattr(field.widget, "widget", field.widget)  # unwrap RelatedFieldWidgetWrapper
-    for raw, scoped in (
-        (ManyToManyRawIdWidget, ScopedManyToManyRawIdWidget),
-        (ForeignKeyRawIdWidget, ScopedForeignKeyRawIdWidget),
-    ):
-        if type(widget) is raw:
-            widget.__class__ = scoped
-            widget.request = request
-            break
+    if type(widget) is ForeignKeyRawIdWidget:  # the many-to-many one never prints labels
+        widget.__class__ = ScopedForeignKeyRawIdWidget
+        widget.request = request
     return field
 
 
@@ -462,6 +453,8 @@ class StoreAdminForm(forms.ModelForm):
     class Meta:
         model = Store
         fields = "__all__"  # noqa: DJ007 - ModelAdmin.get_form passes the page's fields
+        labels = {"name": _("Name"), "slug": _("Slug"), "currency": _("Currency")}
+        help_texts = {"currency": _("Base currency (ISO 4217) in which every amount of this store is expressed.")}
 
     def clean_currency(self):
         currency = self.cleaned_data["currency"]

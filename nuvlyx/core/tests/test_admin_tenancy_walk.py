@@ -179,3 +179,34 @@ def test_other_stores_object_is_404_not_a_redirect_naming_it(two_stores):
     assert client.post(refund, {"reason": "mine now"}).status_code == 404
     order.refresh_from_db()
     assert order.status == "COMPLETED"
+
+
+def test_autocomplete_answers_with_the_owners_rows_only(two_stores):
+    _, b = two_stores
+    client = Client()
+    client.force_login(b.owner)
+    url = reverse("admin:autocomplete") + "?app_label=catalog&model_name=product&field_name=categories&term="
+    response = client.get(url)
+    assert response.status_code == 200
+    ids = {row["id"] for row in response.json()["results"]}
+    assert ids == {str(b.objects["category"].pk)}
+
+
+def test_raw_id_widget_never_prints_another_stores_object(two_stores):
+    from django.contrib.admin import ModelAdmin
+
+    from nuvlyx.core.admin import StoreScopedAdminMixin
+    from wallets.models import Customer
+
+    a, b = two_stores
+
+    class RawIdCustomerAdmin(StoreScopedAdminMixin, ModelAdmin):
+        raw_id_fields = ("tier",)
+
+    ma = RawIdCustomerAdmin(Customer, admin.site)
+    field = ma.formfield_for_foreignkey(Customer._meta.get_field("tier"), _request_for(b.owner))
+    widget = getattr(field.widget, "widget", field.widget)
+    theirs = widget.render("tier", str(a.objects["tier"].pk))
+    mine = widget.render("tier", str(b.objects["tier"].pk))
+    assert a.marker not in theirs
+    assert b.marker in mine  # the widget still labels the owner's own tier
