@@ -205,8 +205,10 @@ class MosendConnectionAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         url = reverse("admin:integrations_mosendconnection_test", args=[obj.pk])
         return format_html(
             '<button type="submit" class="button" formaction="{}" formmethod="post" name="_test_connection">'
-            'Test connection</button> <span class="help">Calls Mosend with the saved key.</span>',
+            '{}</button> <span class="help">{}</span>',
             url,
+            _("Test connection"),
+            _("Calls Mosend with the saved key."),
         )
 
     def save_model(self, request, obj, form, change):

@@ -43,7 +43,7 @@ def _reveal(item: OrderItem) -> str:
         if item.fulfilment_credentials_encrypted:
             return decrypt(item.fulfilment_credentials_encrypted)
     except DecryptionError:
-        return "(cannot be decrypted with the configured keys)"
+        return str(_("(cannot be decrypted with the configured keys)"))
     return ""
 
 
@@ -89,7 +89,7 @@ class OrderItemInline(StoreScopedInlineMixin, admin.TabularInline):
     def fulfil(self, item):
         if item.status == OrderItem.Status.PENDING and item.order.status == Order.Status.PROCESSING:
             url = reverse("admin:orders_order_fulfil", args=[item.order_id, item.pk])
-            return format_html('<a class="button" href="{}">Fulfil</a>', url)
+            return format_html('<a class="button" href="{}">{}</a>', url, _("Fulfil"))
         return ""
 
 
@@ -327,7 +327,7 @@ class LicenseAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("Credentials"))
     def credentials(self, lic):
-        return "•••••••• (encrypted; shown on the order that delivered it)"
+        return _("•••••••• (encrypted; shown on the order that delivered it)")
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -139,10 +139,13 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("Wallet"))
     def wallet_links(self, obj):
         return format_html(
-            '<a href="{}">Recharge</a> · <a href="{}">Adjust</a> · <a href="{}">Ledger</a>',
+            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
             reverse("admin:wallets_customer_recharge", args=[obj.pk]),
+            _("Recharge"),
             reverse("admin:wallets_customer_adjust", args=[obj.pk]),
+            _("Adjust"),
             reverse("admin:wallets_ledgerentry_changelist") + f"?wallet__customer__id__exact={obj.pk}",
+            _("Ledger"),
         )
 
     @admin.display(description=_("Latest ledger entries"))
