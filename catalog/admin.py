@@ -133,6 +133,7 @@ class ProductAdmin(StoreBoundAdminMixin, admin.ModelAdmin):
     form = ProductForm
     inlines = [VariationInline]
     list_display = ("name", "kind", "status", "variation_count")
+    ordering = ("-created_at", "id")  # explicit: the Count annotation drops Meta.ordering (autocomplete pages)
     list_filter = ("status", "kind")
     search_fields = ("name", "slug", "variations__sku")
     filter_horizontal = ("categories",)
