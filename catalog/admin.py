@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.core.admin import StoreScopedAdminMixin, StoreScopedInlineMixin, user_store_ids
 from nuvlyx.core.money import format_amount
@@ -78,7 +79,7 @@ class VariationFormSet(forms.BaseInlineFormSet):
         for form in keep:
             sku = form.cleaned_data.get("sku")
             if sku in seen:
-                form.add_error("sku", "Duplicate SKU in this product.")
+                form.add_error("sku", _("Duplicate SKU in this product."))
             seen.add(sku)
         store_id = self.store_id or getattr(self.instance, "store_id", None)
         if store_id and seen:
@@ -87,7 +88,7 @@ class VariationFormSet(forms.BaseInlineFormSet):
             taken = set(clashing.values_list("sku", flat=True))
             for form in keep:
                 if form.cleaned_data.get("sku") in taken:
-                    form.add_error("sku", "A variation with this SKU already exists in this store.")
+                    form.add_error("sku", _("A variation with this SKU already exists in this store."))
 
 
 class VariationInline(StoreScopedInlineMixin, admin.TabularInline):
@@ -123,7 +124,7 @@ class ProductForm(OptionalSlugForm):
         store_id = self.current_store_id()
         categories = cleaned.get("categories")
         if store_id and categories is not None and any(str(c.store_id) != str(store_id) for c in categories):
-            self.add_error("categories", "Categories must belong to the product's store.")
+            self.add_error("categories", _("Categories must belong to the product's store."))
         return cleaned
 
 
@@ -131,7 +132,8 @@ class ProductForm(OptionalSlugForm):
 class ProductAdmin(StoreBoundAdminMixin, admin.ModelAdmin):
     form = ProductForm
     inlines = [VariationInline]
-    list_display = ("name", "slug", "kind", "status", "variation_count", "created_at")
+    list_display = ("name", "kind", "status", "variation_count")
+    ordering = ("-created_at", "id")  # explicit: the Count annotation drops Meta.ordering (autocomplete pages)
     list_filter = ("status", "kind")
     search_fields = ("name", "slug", "variations__sku")
     filter_horizontal = ("categories",)
@@ -142,7 +144,7 @@ class ProductAdmin(StoreBoundAdminMixin, admin.ModelAdmin):
 
         return super().get_queryset(request).annotate(n_variations=Count("variations"))
 
-    @admin.display(description="Variations", ordering="n_variations")
+    @admin.display(description=_("Variations"), ordering="n_variations")
     def variation_count(self, obj):
         return obj.n_variations
 
@@ -196,10 +198,10 @@ class TierPriceFormSet(forms.BaseInlineFormSet):
             if tier is None:
                 continue
             if tier.pk in seen:
-                form.add_error("tier", "This tier already has a price for this variation.")
+                form.add_error("tier", _("This tier already has a price for this variation."))
             seen.add(tier.pk)
             if self.instance.store_id and tier.store_id != self.instance.store_id:
-                form.add_error("tier", "The tier must belong to the variation's store.")
+                form.add_error("tier", _("The tier must belong to the variation's store."))
 
 
 class TierPriceInline(StoreScopedInlineMixin, admin.TabularInline):
@@ -228,7 +230,7 @@ class VariationForm(StoreBoundForm):
         self.check_unique(Variation, "sku", cleaned.get("sku"), "A variation with this SKU already exists.")
         product = cleaned.get("product")
         if product is not None and self.store_id and str(product.store_id) != str(self.store_id):
-            self.add_error("product", "The product must belong to your store.")
+            self.add_error("product", _("The product must belong to your store."))
         return cleaned
 
 
@@ -236,7 +238,7 @@ class VariationForm(StoreBoundForm):
 class VariationAdmin(StoreBoundAdminMixin, admin.ModelAdmin):
     form = VariationForm
     inlines = [TierPriceInline]
-    list_display = ("sku", "name", "product", "price", "depends_on_stock", "stock_available", "stock_delivered")
+    list_display = ("sku", "name", "product", "price", "stock_available")
     list_select_related = ("product",)
     search_fields = ("sku", "name", "product__name")
     readonly_fields = ("stock_available", "stock_delivered", "price_preview")
@@ -247,22 +249,24 @@ class VariationAdmin(StoreBoundAdminMixin, admin.ModelAdmin):
             fields.append("product")  # a variation does not move between products
         return fields
 
-    @admin.display(description="Price per tier (what each customer pays)")
+    @admin.display(description=_("Price per tier (what each customer pays)"))
     def price_preview(self, obj):
         if obj is None or obj.pk is None:
-            return "Save the variation to see its price per tier."
+            return _("Save the variation to see its price per tier.")
         tiers = list(PriceTier.objects.filter(store_id=obj.store_id).order_by("level", "name"))
         explicit = dict(TierPrice.objects.filter(variation=obj).values_list("tier_id", "price"))
-        rows = [("No tier (retail)", "—", format_amount(obj.price), "base price")]
+        rows = [(_("No tier (retail)"), "—", format_amount(obj.price), _("base price"))]
         for tier in tiers:
             prices = {obj.pk: explicit[tier.pk]} if tier.pk in explicit else {}
             quote = quote_variation(variation=obj, tier=tier, tier_prices=prices)  # THE rule
-            applied = "tier price" if quote.applied_tier is not None else "falls back to base price"
+            applied = _("tier price") if quote.applied_tier is not None else _("falls back to base price")
             rows.append((tier.name, str(tier.level), format_amount(quote.price), applied))
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         return format_html(
-            "<table><thead><tr><th>Tier</th><th>Level</th><th>Price</th><th></th></tr></thead>"
-            "<tbody>{}</tbody></table>",
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>{}</tbody></table>",
+            _("Tier"),
+            _("Level"),
+            _("Price"),
             body,
         )
 

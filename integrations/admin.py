@@ -2,22 +2,52 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.api.permissions import SCOPES
-from nuvlyx.core.admin import ReadOnlyAdminMixin, SecretShownOnceMixin, StoreScopedAdminMixin, user_store_ids
+from nuvlyx.core.admin import (
+    ReadOnlyAdminMixin,
+    SecretShownOnceMixin,
+    StoreScopedAdminMixin,
+    object_action,
+    user_store_ids,
+)
 from nuvlyx.core.models import Store
 
 from . import whatsapp
 from .models import ApiToken, MessageLog, MosendConnection, TemplateRoute
 from .services import TokenError, api_token_create, api_token_revoke
 
+SCOPE_LABELS = {
+    "products:read": _("Products: read"),
+    "products:write": _("Products: change"),
+    "orders:read": _("Orders: read"),
+    "orders:write": _("Orders: place, refund, cancel"),
+    "customers:read": _("Customers: read"),
+    "customers:write": _("Customers: change"),
+    "wallet:read": _("Wallets: read"),
+    "wallet:write": _("Wallets: recharge"),
+    "inventory:read": _("Stock: read"),
+    "inventory:write": _("Stock: import"),
+    "webhooks:manage": _("Webhooks: manage"),
+}
+
+
+def scope_labels(scopes) -> list[str]:
+    return [str(SCOPE_LABELS.get(scope, scope)) for scope in scopes]
+
 
 class ApiTokenCreateForm(forms.ModelForm):
-    scopes = forms.MultipleChoiceField(choices=[(s, s) for s in SCOPES], widget=forms.CheckboxSelectMultiple)
+    scopes = forms.MultipleChoiceField(
+        label=_("Permissions"),
+        choices=[(s, SCOPE_LABELS.get(s, s)) for s in SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+    )
 
     class Meta:
         model = ApiToken
@@ -26,13 +56,13 @@ class ApiTokenCreateForm(forms.ModelForm):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmin):
-    secret_once_template = "admin/integrations/token_created.html"
-    secret_once_title = "Token created"
-    list_display = ("name", "prefix", "scope_list", "created_at", "last_used_at", "expires_at", "status")
+    secret_once_template = "admin/integrations/token_reveal.html"
+    list_display = ("name", "prefix", "created_at", "last_used_at", "status_label")
     list_filter = ("revoked_at",)
     search_fields = ("name", "prefix")
-    actions = ["revoke_selected"]
-    readonly_fields = ("prefix", "scope_list", "created_by", "created_at", "last_used_at", "revoked_at", "status")
+    actions = None  # revoking is a button on the token's page, with a confirmation
+    object_actions = ("revoke",)
+    readonly_fields = ("prefix", "scope_list", "created_by", "created_at", "last_used_at", "revoked_at", "status_label")
     fields = (
         "name",
         "prefix",
@@ -43,7 +73,7 @@ class ApiTokenAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmi
         "created_at",
         "last_used_at",
         "revoked_at",
-        "status",
+        "status_label",
     )
 
     def get_form(self, request, obj=None, **kwargs):
@@ -63,9 +93,16 @@ class ApiTokenAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmi
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.readonly_fields
 
-    @admin.display(description="Scopes")
+    @admin.display(description=_("Permissions"))
     def scope_list(self, obj):
-        return ", ".join(obj.scopes)
+        return ", ".join(scope_labels(obj.scopes))
+
+    @admin.display(description=_("Status"))
+    def status_label(self, obj):
+        return {"active": _("Active"), "expired": _("Expired"), "revoked": _("Revoked")}[obj.status]
+
+    def reveal_context(self, obj) -> dict:
+        return {"scope_labels": scope_labels(obj.scopes)}
 
     def has_delete_permission(self, request, obj=None):
         return False  # tokens are revoked, never deleted (audit trail)
@@ -86,15 +123,23 @@ class ApiTokenAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmi
             created_by=request.user,
         )
         obj.pk = token.pk
-        self.show_secret_once(request, plaintext)
+        self.show_secret_once(request, token, plaintext)
 
-    @admin.action(description="Revoke selected tokens")
-    def revoke_selected(self, request, queryset):
-        count = 0
-        for token in queryset.filter(revoked_at__isnull=True):
-            api_token_revoke(token=token)
-            count += 1
-        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+    @object_action(
+        label=_("Revoke token"),
+        describe=lambda token: (
+            _(
+                "The token “%(name)s” (%(prefix)s…) stops working at once: every request that uses it is refused. "
+                "This cannot be undone; create a new token if you need one."
+            )
+            % {"name": token.name, "prefix": token.prefix}
+        ),
+        available=lambda token: token.revoked_at is None,
+        danger=True,
+    )
+    def revoke(self, request, token, data):
+        api_token_revoke(token=token)
+        return _("Token “%(name)s” revoked.") % {"name": token.name}
 
 
 # --- Settings → WhatsApp (Mosend) (docs/whatsapp.md) -----------------------------------------
@@ -109,11 +154,11 @@ def _store_fields(request, fields: list[str], obj=None) -> list[str]:
 
 class MosendConnectionForm(forms.ModelForm):
     api_key = forms.CharField(
-        label="Mosend API key",
+        label=_("Mosend API key"),
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Write-only: stored encrypted; only its last 4 characters are shown. Leave empty to keep it.",
+        help_text=_("Write-only: stored encrypted; only its last 4 characters are shown. Leave empty to keep it."),
     )
 
     class Meta:
@@ -123,7 +168,7 @@ class MosendConnectionForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if not cleaned.get("api_key") and not self.instance.api_key_encrypted:
-            self.add_error("api_key", "The Mosend API key is required.")
+            self.add_error("api_key", _("The Mosend API key is required."))
         return cleaned
 
 
@@ -149,19 +194,21 @@ class MosendConnectionAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             return True
         return not MosendConnection.objects.filter(store_id__in=user_store_ids(request)).exists()
 
-    @admin.display(description="API key")
+    @admin.display(description=_("API key"))
     def api_key_hint(self, obj):
         return f"····{obj.api_key_last4}" if obj and obj.api_key_last4 else "—"
 
-    @admin.display(description="Test connection")
+    @admin.display(description=_("Test connection"))
     def test_connection(self, obj):
         if obj is None or obj.pk is None:
-            return "Save first."
+            return _("Save first.")
         url = reverse("admin:integrations_mosendconnection_test", args=[obj.pk])
         return format_html(
             '<button type="submit" class="button" formaction="{}" formmethod="post" name="_test_connection">'
-            'Test connection</button> <span class="help">Calls Mosend with the saved key.</span>',
+            '{}</button> <span class="help">{}</span>',
             url,
+            _("Test connection"),
+            _("Calls Mosend with the saved key."),
         )
 
     def save_model(self, request, obj, form, change):
@@ -185,11 +232,9 @@ class MosendConnectionAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return extra + super().get_urls()
 
     def test_connection_view(self, request, object_id):
-        obj = self.get_object(request, object_id)
-        change_url = reverse("admin:integrations_mosendconnection_changelist")
+        obj = self.get_object(request, unquote(object_id))
         if obj is None:
-            self.message_user(request, "Connection not found.", messages.ERROR)
-            return HttpResponseRedirect(change_url)
+            raise Http404(_("Not found."))
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
         change_url = reverse("admin:integrations_mosendconnection_change", args=[obj.pk])
@@ -198,11 +243,24 @@ class MosendConnectionAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         result = whatsapp.connection_check(connection=obj)
         if result.ok:
             name = result.data.get("name") or result.data.get("organization") or ""
-            who = f" (organisation: {name})" if name else ""
-            self.message_user(request, f"Mosend answered HTTP {result.status}: connection OK{who}.", messages.SUCCESS)
+            who = _(" (organisation: %(name)s)") % {"name": name} if name else ""
+            self.message_user(
+                request,
+                _("Mosend answered HTTP %(status)s: connection OK%(who)s.") % {"status": result.status, "who": who},
+                messages.SUCCESS,
+            )
         else:
-            self.message_user(request, f"Mosend test failed: {result.error}", messages.ERROR)
+            self.message_user(request, _("Mosend test failed: %(error)s") % {"error": result.error}, messages.ERROR)
         return HttpResponseRedirect(change_url)
+
+
+def parameter_labels(keys) -> str:
+    """The template's parameters in the owner's words, in order: "1. Customer name, 2. Order number"."""
+    labels = [
+        f"{n}. {whatsapp.PARAMETERS[key][0] if key in whatsapp.PARAMETERS else key}"
+        for n, key in enumerate(keys or [], start=1)
+    ]
+    return ", ".join(labels) or "—"
 
 
 class TemplateRouteForm(forms.ModelForm):
@@ -219,7 +277,7 @@ class TemplateRouteForm(forms.ModelForm):
         current = list(self.instance.parameters or [])
         for index in range(whatsapp.MAX_PARAMETERS):
             self.fields[f"param_{index + 1}"] = forms.ChoiceField(
-                label=f"Parameter {{{{{index + 1}}}}}",
+                label=_("Parameter {{%(n)s}}") % {"n": index + 1},
                 choices=[("", "—"), *whatsapp.PARAMETER_CHOICES],
                 required=False,
                 initial=current[index] if index < len(current) else "",
@@ -233,7 +291,9 @@ class TemplateRouteForm(forms.ModelForm):
             if not value:
                 gap = gap or index + 1
             elif gap is not None:
-                self.add_error(f"param_{index + 1}", f"Parameter {{{{{gap}}}}} is empty: parameters have no gaps.")
+                self.add_error(
+                    f"param_{index + 1}", _("Parameter {{%(n)s}} is empty: parameters have no gaps.") % {"n": gap}
+                )
             else:
                 parameters.append(value)
         self.instance.parameters = parameters
@@ -243,14 +303,14 @@ class TemplateRouteForm(forms.ModelForm):
         if store_id and event_type:
             clash = TemplateRoute.objects.filter(store_id=store_id, event_type=event_type)
             if clash.exclude(pk=self.instance.pk).exists():
-                self.add_error("event_type", "This store already has a route for this event.")
+                self.add_error("event_type", _("This store already has a route for this event."))
         return cleaned
 
 
 @admin.register(TemplateRoute)
 class TemplateRouteAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     form = TemplateRouteForm
-    list_display = ("event_type", "template_name", "language", "parameter_list", "enabled", "updated_at")
+    list_display = ("event_type", "template_name", "language", "parameter_list", "enabled")
     list_filter = ("enabled", "event_type")
 
     def get_fields(self, request, obj=None):
@@ -265,23 +325,14 @@ class TemplateRouteAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         form._default_store_id = ids[0] if ids else None
         return form
 
-    @admin.display(description="Parameters")
+    @admin.display(description=_("Parameters"))
     def parameter_list(self, obj):
-        return ", ".join(obj.parameters or []) or "—"
+        return parameter_labels(obj.parameters)
 
 
 @admin.register(MessageLog)
 class MessageLogAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "created_at",
-        "event_type",
-        "template_name",
-        "phone",
-        "status",
-        "attempts",
-        "reason",
-        "mosend_message_id",
-    )
+    list_display = ("created_at", "event_type", "phone", "status", "reason")
     list_filter = ("status", "event_type")
     search_fields = ("phone", "template_name", "mosend_message_id")
     list_select_related = ()
@@ -291,7 +342,7 @@ class MessageLogAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmi
         "customer",
         "template_name",
         "language",
-        "parameter_keys",
+        "parameter_list",
         "phone",
         "status",
         "reason",
@@ -304,6 +355,10 @@ class MessageLogAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmi
         "sent_at",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("Parameters"))
+    def parameter_list(self, obj):
+        return parameter_labels(obj.parameter_keys)
 
 
 __all__ = ["ApiTokenAdmin", "MessageLogAdmin", "MosendConnectionAdmin", "TemplateRouteAdmin", "TokenError"]

@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy
 
 from nuvlyx.core import crypto
 from nuvlyx.core.events import EVENT_TYPES
@@ -125,34 +126,40 @@ class Context:
 Extractor = Callable[[Context], str]
 
 # key → (label shown in the admin, extractor). Order here is the order shown in the admin.
-PARAMETERS: dict[str, tuple[str, Extractor]] = {
-    "customer_name": ("Customer name", lambda c: _s(_customer(c.data).get("name"))),
-    "customer_phone": ("Customer phone", lambda c: _s(_customer(c.data).get("phone"))),
-    "store_name": ("Store name", lambda c: c.store_name),
-    "order_number": ("Order number", lambda c: _s(c.data.get("orderNumber"))),
-    "order_status": ("Order status", lambda c: _s(c.data.get("status")) if "orderNumber" in c.data else ""),
-    "order_total": ("Order total", lambda c: _s(c.data.get("totalAmount"))),
-    "order_date": ("Order date", lambda c: _date(c.data.get("createdAt")) if "orderNumber" in c.data else ""),
-    "currency": ("Currency", lambda c: _s(c.data.get("currencyCode") or c.data.get("currency"))),
-    "product_name": ("Product name(s)", lambda c: _join(i.get("productName") for i in _items(c.data))),
-    "sku": ("SKU(s)", lambda c: _join(i.get("sku") for i in _items(c.data))),
-    "credentials": ("Credentials", lambda c: _join(_delivered(i, "credentials") for i in _items(c.data))),
+PARAMETERS: dict[str, tuple[Any, Extractor]] = {
+    "customer_name": (gettext_lazy("Customer name"), lambda c: _s(_customer(c.data).get("name"))),
+    "customer_phone": (gettext_lazy("Customer phone"), lambda c: _s(_customer(c.data).get("phone"))),
+    "store_name": (gettext_lazy("Store name"), lambda c: c.store_name),
+    "order_number": (gettext_lazy("Order number"), lambda c: _s(c.data.get("orderNumber"))),
+    "order_status": (
+        gettext_lazy("Order status"),
+        lambda c: _s(c.data.get("status")) if "orderNumber" in c.data else "",
+    ),
+    "order_total": (gettext_lazy("Order total"), lambda c: _s(c.data.get("totalAmount"))),
+    "order_date": (
+        gettext_lazy("Order date"),
+        lambda c: _date(c.data.get("createdAt")) if "orderNumber" in c.data else "",
+    ),
+    "currency": (gettext_lazy("Currency"), lambda c: _s(c.data.get("currencyCode") or c.data.get("currency"))),
+    "product_name": (gettext_lazy("Product name(s)"), lambda c: _join(i.get("productName") for i in _items(c.data))),
+    "sku": (gettext_lazy("SKU(s)"), lambda c: _join(i.get("sku") for i in _items(c.data))),
+    "credentials": (gettext_lazy("Credentials"), lambda c: _join(_delivered(i, "credentials") for i in _items(c.data))),
     "expiry_date": (
-        "Expiry date(s)",
+        gettext_lazy("Expiry date(s)"),
         lambda c: _join(_date(_delivered(i, "expiresAt")) for i in _items(c.data)),
     ),
     "post_sale_instructions": (
-        "Post-sale instructions",
+        gettext_lazy("Post-sale instructions"),
         lambda c: _join(i.get("postSaleInstructions") for i in _items(c.data)),
     ),
     "amount": (
-        "Amount (recharge amount; order total for orders)",
+        gettext_lazy("Amount (recharge amount; order total for orders)"),
         lambda c: _s(c.data.get("amount")) or _s(c.data.get("totalAmount")),
     ),
-    "new_balance": ("New wallet balance", lambda c: _s(c.data.get("newBalance"))),
-    "reference": ("Recharge reference", lambda c: _s(c.data.get("reference"))),
+    "new_balance": (gettext_lazy("New wallet balance"), lambda c: _s(c.data.get("newBalance"))),
+    "reference": (gettext_lazy("Recharge reference"), lambda c: _s(c.data.get("reference"))),
 }
-PARAMETER_CHOICES = [(key, f"{label} ({key})") for key, (label, _) in PARAMETERS.items()]
+PARAMETER_CHOICES = [(key, label) for key, (label, _) in PARAMETERS.items()]
 # Values of these parameters are secrets: scrubbed from anything we store (errors, excerpts).
 SECRET_PARAMETERS = frozenset({"credentials"})
 

@@ -1,7 +1,8 @@
 """The owner's pages for orders and license stock, scoped to the owner's store.
 
 - Orders: list (no credentials), filters, a read-only detail page whose items show the decrypted
-  credentials, "Fulfil" for PENDING items (SERVICE / non-stock), and a "Refund" action.
+  credentials, "Fulfil" for PENDING items (SERVICE / non-stock), and Refund / Cancel buttons (with a reason,
+  behind a confirmation page; no bulk refund).
 - License stock: a License list that never shows credentials, and a paste-or-upload bulk import
   form calling catalog.stock.license_upload (the API's service).
 """
@@ -14,16 +15,25 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import License, Variation
 from catalog.stock import MAX_CREDENTIALS_LENGTH, UPLOAD_BATCH_SIZE, license_upload
 from nuvlyx.api.errors import ApiError
-from nuvlyx.core.admin import StoreScopedAdminMixin, StoreScopedInlineMixin, user_store_ids
+from nuvlyx.core.admin import (
+    ObjectActionRefused,
+    OptionalReasonForm,
+    ReasonForm,
+    StoreScopedAdminMixin,
+    StoreScopedInlineMixin,
+    object_action,
+    user_store_ids,
+)
 from nuvlyx.core.crypto import DecryptionError, decrypt
 from nuvlyx.core.money import format_amount
 
 from .models import Order, OrderItem
-from .services import order_fulfil_item, order_refund
+from .services import order_cancel, order_fulfil_item, order_refund
 
 
 def _reveal(item: OrderItem) -> str:
@@ -33,7 +43,7 @@ def _reveal(item: OrderItem) -> str:
         if item.fulfilment_credentials_encrypted:
             return decrypt(item.fulfilment_credentials_encrypted)
     except DecryptionError:
-        return "(cannot be decrypted with the configured keys)"
+        return str(_("(cannot be decrypted with the configured keys)"))
     return ""
 
 
@@ -66,20 +76,20 @@ class OrderItemInline(StoreScopedInlineMixin, admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="Price paid")
+    @admin.display(description=_("Price paid"))
     def price(self, item):
         return format_amount(item.price_paid)
 
-    @admin.display(description="Credentials")
+    @admin.display(description=_("Credentials"))
     def credentials(self, item):
         value = _reveal(item)
         return format_html("<code style='white-space:pre-wrap'>{}</code>", value) if value else "—"
 
-    @admin.display(description="")
+    @admin.display(description=_(""))
     def fulfil(self, item):
         if item.status == OrderItem.Status.PENDING and item.order.status == Order.Status.PROCESSING:
             url = reverse("admin:orders_order_fulfil", args=[item.order_id, item.pk])
-            return format_html('<a class="button" href="{}">Fulfil</a>', url)
+            return format_html('<a class="button" href="{}">{}</a>', url, _("Fulfil"))
         return ""
 
 
@@ -88,26 +98,49 @@ class FulfilForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
         required=False,
         max_length=MAX_CREDENTIALS_LENGTH,
-        help_text="Stored encrypted; shown to the customer's bot through the API and webhooks.",
+        help_text=_("Stored encrypted; shown to the customer's bot through the API and webhooks."),
     )
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False, max_length=2000)
 
     def clean(self):
         data = super().clean()
         if not (data.get("credentials") or "").strip() and not (data.get("note") or "").strip():
-            raise forms.ValidationError("Enter the credentials or a note.")
+            raise forms.ValidationError(_("Enter the credentials or a note."))
         return data
+
+
+def _refund_consequence(order, verb):
+    return _(
+        "%(verb)s %(order)s: %(amount)s %(currency)s go back to the wallet of %(customer)s and every item is "
+        "marked refunded. Licenses already delivered stay delivered. This cannot be undone."
+    ) % {
+        "verb": verb,
+        "order": order.order_number,
+        "amount": format_amount(order.total_amount),
+        "currency": order.currency,
+        "customer": order.customer.name,
+    }
+
+
+def _give_back(service, request, order, data, done: str) -> str:
+    """Refund or cancel through the API's service, with the owner's reason on the ledger entry."""
+    try:
+        result = service(store=order.store, order_id=order.pk, actor_user=request.user, reason=data.get("reason", ""))
+    except ApiError as exc:
+        raise ObjectActionRefused(exc.message) from None
+    return done % {"order": order.order_number, "amount": format_amount(result.refunded_amount)}
 
 
 @admin.register(Order)
 class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("order_number", "customer", "status", "total", "currency", "created_at")
+    list_display = ("order_number", "customer", "status", "total", "created_at")
     list_filter = ("status", "created_at")
     search_fields = ("customer__name", "customer__phone", "customer__email", "notes")
     list_select_related = ("customer",)
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-number")
-    actions = ["refund_orders"]
+    actions = None  # refunds and cancellations are buttons on the order's page, with a reason
+    object_actions = ("refund", "cancel")
     inlines = [OrderItemInline]
     readonly_fields = (
         "order_number",
@@ -124,11 +157,11 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     )
     fields = readonly_fields
 
-    @admin.display(description="Number", ordering="number")
+    @admin.display(description=_("Number"), ordering="number")
     def order_number(self, order):
         return order.order_number
 
-    @admin.display(description="Total", ordering="total_amount")
+    @admin.display(description=_("Total"), ordering="total_amount")
     def total(self, order):
         return format_amount(order.total_amount)
 
@@ -139,19 +172,27 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return False  # read-only page; changes go through Fulfil / Refund
+        return False  # read-only page; changes go through Fulfil / Refund / Cancel
 
-    @admin.action(description="Refund selected orders to the customer's wallet")
-    def refund_orders(self, request, queryset):
-        done = 0
-        for order in queryset:
-            try:
-                order_refund(store=order.store, order_id=order.pk, actor_user=request.user)
-                done += 1
-            except ApiError as exc:
-                self.message_user(request, f"{order.order_number}: {exc.message}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Refunded {done} order(s).", messages.SUCCESS)
+    @object_action(
+        label=_("Refund"),
+        describe=lambda order: _refund_consequence(order, _("Refund")),
+        form=ReasonForm,
+        available=lambda order: order.status in (Order.Status.COMPLETED, Order.Status.PROCESSING),
+        danger=True,
+    )
+    def refund(self, request, order, data):
+        return _give_back(order_refund, request, order, data, _("%(order)s refunded: %(amount)s back to the wallet."))
+
+    @object_action(
+        label=_("Cancel order"),
+        describe=lambda order: _refund_consequence(order, _("Cancel")),
+        form=OptionalReasonForm,
+        available=lambda order: order.status in (Order.Status.PENDING, Order.Status.PROCESSING),
+        danger=True,
+    )
+    def cancel(self, request, order, data):
+        return _give_back(order_cancel, request, order, data, _("%(order)s cancelled: %(amount)s back to the wallet."))
 
     def get_urls(self):
         return [
@@ -184,16 +225,16 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             except ApiError as exc:
                 form.add_error(None, exc.message)
             else:
-                self.message_user(request, f"{item.sku} delivered.", messages.SUCCESS)
+                self.message_user(request, _("%(sku)s delivered.") % {"sku": item.sku}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": order,
             "form": form,
-            "title": f"Fulfil {item.product_name} ({item.sku})",
-            "submit_label": "Deliver",
-            "intro": f"{order.order_number} for {order.customer}.",
+            "title": _("Fulfil %(product)s (%(sku)s)") % {"product": item.product_name, "sku": item.sku},
+            "submit_label": _("Deliver"),
+            "intro": str(order),
         }
         return TemplateResponse(request, "admin/orders/form_page.html", context)
 
@@ -202,12 +243,12 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 class LicenseImportForm(forms.Form):
     variation = forms.ModelChoiceField(queryset=Variation.objects.none())
     pasted = forms.CharField(
-        label="Credentials",
+        label=_("Credentials"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 12, "cols": 80}),
-        help_text="One credential per line.",
+        help_text=_("One credential per line."),
     )
-    file = forms.FileField(required=False, help_text="Or a text file with one credential per line.")
+    file = forms.FileField(required=False, help_text=_("Or a text file with one credential per line."))
 
     def __init__(self, *args, variations=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -223,7 +264,7 @@ class LicenseImportForm(forms.Form):
             try:
                 lines.extend(upload.read().decode("utf-8-sig").splitlines())
             except UnicodeDecodeError:
-                raise forms.ValidationError("The file is not UTF-8 text.") from None
+                raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
         values, rejected = [], []
         for number, line in enumerate(lines, start=1):
             value = line.strip()
@@ -234,7 +275,7 @@ class LicenseImportForm(forms.Form):
                 continue
             values.append(value)
         if not values:
-            raise forms.ValidationError("Paste or upload at least one credential.")
+            raise forms.ValidationError(_("Paste or upload at least one credential."))
         data["values"], data["rejected"] = values, rejected
         return data
 
@@ -242,14 +283,21 @@ class LicenseImportForm(forms.Form):
 class VariationFilter(admin.SimpleListFilter):
     """Stock per variation, listing only the owner's variations."""
 
-    title = "variation"
+    title = _("variation")
     parameter_name = "variation"
 
     def lookups(self, request, model_admin):
         qs = Variation.objects.select_related("product").order_by("product__name", "sku")
         if not request.user.is_superuser:
             qs = qs.filter(store_id__in=user_store_ids(request))
-        return [(str(v.pk), f"{v.product.name} / {v.sku} ({v.stock_available} available)") for v in qs]
+        return [
+            (
+                str(v.pk),
+                _("%(product)s / %(sku)s (%(n)s available)")
+                % {"product": v.product.name, "sku": v.sku, "n": v.stock_available},
+            )
+            for v in qs
+        ]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -261,7 +309,7 @@ class VariationFilter(admin.SimpleListFilter):
 class LicenseAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     """Stock per variation. Credentials are never shown here (only on the order that delivered them)."""
 
-    list_display = ("id", "variation_sku", "product", "status", "created_at", "delivered_at", "expires_at")
+    list_display = ("variation_sku", "product", "status", "created_at", "delivered_at")
     list_filter = ("status", VariationFilter)
     search_fields = ("variation__sku", "variation__product__name", "id")
     list_select_related = ("variation__product",)
@@ -269,17 +317,17 @@ class LicenseAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
     ordering = ("-created_at",)
 
-    @admin.display(description="SKU", ordering="variation__sku")
+    @admin.display(description=_("SKU"), ordering="variation__sku")
     def variation_sku(self, lic):
         return lic.variation.sku
 
-    @admin.display(description="Product")
+    @admin.display(description=_("Product"))
     def product(self, lic):
         return lic.variation.product.name
 
-    @admin.display(description="Credentials")
+    @admin.display(description=_("Credentials"))
     def credentials(self, lic):
-        return "•••••••• (encrypted; shown on the order that delivered it)"
+        return _("•••••••• (encrypted; shown on the order that delivered it)")
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -320,18 +368,26 @@ class LicenseAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                 duplicates += result.duplicates_skipped
                 available = result.available_stock
             rejected = form.cleaned_data["rejected"]
-            text = f"{variation.sku}: {created} created, {duplicates} duplicates skipped, {available} available."
+            text = _("%(sku)s: %(created)s created, %(duplicates)s duplicates skipped, %(available)s available.") % {
+                "sku": variation.sku,
+                "created": created,
+                "duplicates": duplicates,
+                "available": available,
+            }
             if rejected:
-                text += f" Rejected (over {MAX_CREDENTIALS_LENGTH} characters) lines: {rejected[:50]}"
+                text += " " + _("Rejected (over %(max)s characters) lines: %(lines)s") % {
+                    "max": MAX_CREDENTIALS_LENGTH,
+                    "lines": ", ".join(str(n) for n in rejected[:50]),
+                }
             self.message_user(request, text, messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:catalog_license_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "form": form,
-            "title": "Import licenses",
-            "submit_label": "Import",
-            "intro": "Credentials are encrypted before they are stored; duplicates of this variation are skipped.",
+            "title": _("Import licenses"),
+            "submit_label": _("Import"),
+            "intro": _("Credentials are encrypted before they are stored; duplicates of this variation are skipped."),
             "stock_rows": variations.values(
                 "product__name", "sku", "stock_available", "stock_delivered", "low_stock_threshold"
             ),

@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.core.fields import CreatedAtField, UpdatedAtField, money_field
 from nuvlyx.core.models import StoreOwned, StoreScopedManager
@@ -11,35 +12,48 @@ from nuvlyx.core.models import StoreOwned, StoreScopedManager
 class OrderCounter(models.Model):
     """Per-store order number sequence; locked and bumped last in order_place (gap-free)."""
 
-    store = models.OneToOneField("core.Store", primary_key=True, on_delete=models.CASCADE, related_name="+")
-    last_number = models.PositiveIntegerField(default=0)
+    store = models.OneToOneField(
+        "core.Store", primary_key=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("Store")
+    )
+    last_number = models.PositiveIntegerField(default=0, verbose_name=_("Last number"))
+
+    class Meta:
+        verbose_name = _("order counter")
+        verbose_name_plural = _("order counters")
 
     def __str__(self) -> str:
-        return f"Order counter of {self.store_id}: {self.last_number}"
+        return _("Order numbers of %(store)s (last %(number)s)") % {
+            "store": self.store.name,
+            "number": self.last_number,
+        }
 
 
 class Order(StoreOwned):
     class Status(models.TextChoices):
-        PENDING = "PENDING"
-        PROCESSING = "PROCESSING"
-        COMPLETED = "COMPLETED"
-        FAILED = "FAILED"
-        REFUNDED = "REFUNDED"
-        CANCELLED = "CANCELLED"
+        PENDING = "PENDING", _("Pending")
+        PROCESSING = "PROCESSING", _("Processing")
+        COMPLETED = "COMPLETED", _("Completed")
+        FAILED = "FAILED", _("Failed")
+        REFUNDED = "REFUNDED", _("Refunded")
+        CANCELLED = "CANCELLED", _("Cancelled")
 
-    number = models.PositiveIntegerField()
-    customer = models.ForeignKey("wallets.Customer", on_delete=models.PROTECT, related_name="orders")
-    status = models.CharField(max_length=10, choices=Status.choices)
-    total_amount = money_field()
-    currency = models.CharField(max_length=3)
-    notes = models.TextField(blank=True, default="")
-    created_at = CreatedAtField()
-    updated_at = UpdatedAtField()
-    completed_at = models.DateTimeField(null=True, blank=True)
-    refunded_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    number = models.PositiveIntegerField(verbose_name=_("Number"))
+    customer = models.ForeignKey(
+        "wallets.Customer", on_delete=models.PROTECT, related_name="orders", verbose_name=_("Customer")
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, verbose_name=_("Status"))
+    total_amount = money_field(verbose_name=_("Total"))
+    currency = models.CharField(max_length=3, verbose_name=_("Currency"))
+    notes = models.TextField(blank=True, default="", verbose_name=_("Notes"))
+    created_at = CreatedAtField(verbose_name=_("Created"))
+    updated_at = UpdatedAtField(verbose_name=_("Updated"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Completed"))
+    refunded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Refunded"))
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Cancelled"))
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-created_at", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["store", "number"], name="orders_order_store_number"),
@@ -52,7 +66,7 @@ class Order(StoreOwned):
         ]
 
     def __str__(self) -> str:
-        return self.order_number
+        return f"{self.order_number} · {self.customer.name}"
 
     @property
     def order_number(self) -> str:
@@ -61,34 +75,47 @@ class Order(StoreOwned):
 
 class OrderItem(models.Model):
     class Status(models.TextChoices):
-        PENDING = "PENDING"
-        DELIVERED = "DELIVERED"
-        REFUNDED = "REFUNDED"
+        PENDING = "PENDING", _("Pending")
+        DELIVERED = "DELIVERED", _("Delivered")
+        REFUNDED = "REFUNDED", _("Refunded")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    store = models.ForeignKey("core.Store", on_delete=models.CASCADE, related_name="+")
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
-    position = models.PositiveSmallIntegerField(default=0)
-    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="order_items")
-    variation = models.ForeignKey("catalog.Variation", on_delete=models.PROTECT, related_name="order_items")
-    product_name = models.CharField(max_length=200)
-    sku = models.CharField(max_length=64)
-    price_paid = money_field()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("ID"))
+    store = models.ForeignKey("core.Store", on_delete=models.CASCADE, related_name="+", verbose_name=_("Store"))
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", verbose_name=_("Order"))
+    position = models.PositiveSmallIntegerField(default=0, verbose_name=_("Position"))
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.PROTECT, related_name="order_items", verbose_name=_("Product")
+    )
+    variation = models.ForeignKey(
+        "catalog.Variation", on_delete=models.PROTECT, related_name="order_items", verbose_name=_("Variation")
+    )
+    product_name = models.CharField(max_length=200, verbose_name=_("Product name"))
+    sku = models.CharField(max_length=64, verbose_name=_("SKU"))
+    price_paid = money_field(verbose_name=_("Price paid"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("Status"))
     # A license is delivered at most once: the one-to-one is the database's guarantee.
     license = models.OneToOneField(
-        "catalog.License", null=True, blank=True, on_delete=models.PROTECT, related_name="order_item"
+        "catalog.License",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="order_item",
+        verbose_name=_("License"),
     )
     # SERVICE items: what the owner entered when fulfilling by hand (encrypted, like licenses).
-    fulfilment_credentials_encrypted = models.TextField(blank=True, default="", editable=False)
-    fulfilment_note = models.TextField(blank=True, default="")
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    created_at = CreatedAtField()
+    fulfilment_credentials_encrypted = models.TextField(
+        blank=True, default="", editable=False, verbose_name=_("Credentials (encrypted)")
+    )
+    fulfilment_note = models.TextField(blank=True, default="", verbose_name=_("Fulfilment note"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Delivered"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Expires"))
+    created_at = CreatedAtField(verbose_name=_("Created"))
 
     objects = StoreScopedManager()
 
     class Meta:
+        verbose_name = _("order item")
+        verbose_name_plural = _("order items")
         ordering = ["position", "id"]
         indexes = [
             models.Index(fields=["store", "variation"], name="orders_item_store_variation"),
@@ -96,4 +123,4 @@ class OrderItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sku} in {self.order_id}"
+        return f"{self.product_name} ({self.sku}) · {self.order.order_number}"

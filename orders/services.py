@@ -253,6 +253,11 @@ def _lock_order(*, store, order_id) -> Order:
     return order
 
 
+def _note(what: str, reason: str) -> str:
+    reason = " ".join((reason or "").split())
+    return f"{what}: {reason}"[:500] if reason else what
+
+
 def _give_back(*, order: Order, note: str, actor_token_id, actor_user) -> Decimal:
     if order.total_amount > 0:
         entry = wallet_refund(
@@ -268,8 +273,11 @@ def _give_back(*, order: Order, note: str, actor_token_id, actor_user) -> Decima
 
 
 @transaction.atomic
-def order_refund(*, store, order_id: UUID, actor_token_id: UUID | None = None, actor_user=None) -> RefundResult:
+def order_refund(
+    *, store, order_id: UUID, actor_token_id: UUID | None = None, actor_user=None, reason: str = ""
+) -> RefundResult:
     """COMPLETED or PROCESSING → REFUNDED: the whole total back to the wallet, every item REFUNDED.
+    `reason` (the owner's words, from the admin) is kept on the ledger entry's note.
 
     Licenses already delivered stay DELIVERED (the customer has seen them); they do not go back to stock.
     """
@@ -277,7 +285,10 @@ def order_refund(*, store, order_id: UUID, actor_token_id: UUID | None = None, a
     if order.status not in (Order.Status.COMPLETED, Order.Status.PROCESSING):
         raise Conflict(f"Order {order.order_number} is {order.status} and cannot be refunded")
     new_balance = _give_back(
-        order=order, note=f"Refund of {order.order_number}", actor_token_id=actor_token_id, actor_user=actor_user
+        order=order,
+        note=_note(f"Refund of {order.order_number}", reason),
+        actor_token_id=actor_token_id,
+        actor_user=actor_user,
     )
     stamp = now()
     order.status = Order.Status.REFUNDED
@@ -289,14 +300,16 @@ def order_refund(*, store, order_id: UUID, actor_token_id: UUID | None = None, a
 
 
 @transaction.atomic
-def order_cancel(*, store, order_id: UUID, actor_token_id: UUID | None = None, actor_user=None) -> RefundResult:
+def order_cancel(
+    *, store, order_id: UUID, actor_token_id: UUID | None = None, actor_user=None, reason: str = ""
+) -> RefundResult:
     """PENDING or PROCESSING → CANCELLED, refunding the whole total; every item REFUNDED."""
     order = _lock_order(store=store, order_id=order_id)
     if order.status not in (Order.Status.PENDING, Order.Status.PROCESSING):
         raise Conflict(f"Order {order.order_number} is {order.status} and cannot be cancelled")
     new_balance = _give_back(
         order=order,
-        note=f"Cancellation of {order.order_number}",
+        note=_note(f"Cancellation of {order.order_number}", reason),
         actor_token_id=actor_token_id,
         actor_user=actor_user,
     )

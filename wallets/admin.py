@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.api.errors import ApiError
 from nuvlyx.core.admin import ReadOnlyAdminMixin, StoreScopedAdminMixin, user_store_ids
@@ -28,7 +29,7 @@ from .models import Customer, LedgerEntry
 
 class CustomerAdminForm(forms.ModelForm):
     link_phone = forms.BooleanField(
-        required=False, initial=True, label="Phone linked", help_text="A linked phone identifies the customer."
+        required=False, initial=True, label=_("Phone linked"), help_text=_("A linked phone identifies the customer.")
     )
 
     class Meta:
@@ -64,17 +65,17 @@ class CustomerAdminForm(forms.ModelForm):
         cleaned = super().clean()
         store = self.target_store()
         if store is None:
-            raise forms.ValidationError("Choose a store.")
+            raise forms.ValidationError(_("Choose a store."))
         tier = cleaned.get("tier")
         if tier is not None and tier.store_id != store.pk:
-            self.add_error("tier", "This price tier belongs to another store.")
+            self.add_error("tier", _("This price tier belongs to another store."))
         phone = cleaned.get("phone")
         if phone and cleaned.get("link_phone"):
             clash = Customer.objects.filter(store=store, phone=phone, phone_linked_at__isnull=False)
             if not self.instance._state.adding:
                 clash = clash.exclude(pk=self.instance.pk)
             if clash.exists():
-                self.add_error("phone", "Another customer of this store has already linked this phone.")
+                self.add_error("phone", _("Another customer of this store has already linked this phone."))
         return cleaned
 
     def validate_constraints(self):
@@ -101,7 +102,7 @@ class WalletAdjustForm(WalletChangeForm):
 @admin.register(Customer)
 class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     form = CustomerAdminForm
-    list_display = ("name", "phone", "phone_linked_flag", "email", "tier", "balance", "created_at", "wallet_links")
+    list_display = ("name", "phone", "tier", "balance", "wallet_links")
     list_filter = ("tier",)
     search_fields = ("name", "email", "phone")
     readonly_fields = ("balance", "phone_linked_at", "created_at", "recent_ledger")
@@ -123,11 +124,11 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             fields += ["balance", "phone_linked_at", "created_at", "recent_ledger"]
         return fields
 
-    @admin.display(description="Linked", boolean=True)
+    @admin.display(description=_("Linked"), boolean=True)
     def phone_linked_flag(self, obj):
         return obj.phone_linked
 
-    @admin.display(description="Balance", ordering="wallet_balance")
+    @admin.display(description=_("Balance"), ordering="wallet_balance")
     def balance(self, obj):
         if hasattr(obj, "wallet_balance"):
             value = obj.wallet_balance
@@ -135,16 +136,19 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             value = services.wallet_balance_at(customer=obj) if obj.pk else None
         return f"{format_amount(value or 0)} {obj.store.currency}"
 
-    @admin.display(description="Wallet")
+    @admin.display(description=_("Wallet"))
     def wallet_links(self, obj):
         return format_html(
-            '<a href="{}">Recharge</a> · <a href="{}">Adjust</a> · <a href="{}">Ledger</a>',
+            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
             reverse("admin:wallets_customer_recharge", args=[obj.pk]),
+            _("Recharge"),
             reverse("admin:wallets_customer_adjust", args=[obj.pk]),
+            _("Adjust"),
             reverse("admin:wallets_ledgerentry_changelist") + f"?wallet__customer__id__exact={obj.pk}",
+            _("Ledger"),
         )
 
-    @admin.display(description="Latest ledger entries")
+    @admin.display(description=_("Latest ledger entries"))
     def recent_ledger(self, obj):
         entries = LedgerEntry.objects.filter(wallet_id=obj.pk).order_by("-created_at", "-id")[:20]
         rows = format_html_join(
@@ -153,7 +157,7 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             (
                 (
                     e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    e.kind,
+                    e.get_kind_display(),
                     format_amount(e.amount),
                     format_amount(e.balance_after),
                     e.note or e.reference,
@@ -162,7 +166,12 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             ),
         )
         return format_html(
-            "<table><tr><th>When</th><th>Type</th><th>Amount</th><th>Balance after</th><th>Note</th></tr>{}</table>",
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            _("When"),
+            _("Type"),
+            _("Amount"),
+            _("Balance after"),
+            _("Note"),
             rows,
         )
 
@@ -209,15 +218,15 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
         ]
 
     def recharge_view(self, request, object_id):
-        return self._wallet_view(request, object_id, WalletChangeForm, "Recharge wallet", services.wallet_recharge)
+        return self._wallet_view(request, object_id, WalletChangeForm, _("Recharge wallet"), services.wallet_recharge)
 
     def adjust_view(self, request, object_id):
-        return self._wallet_view(request, object_id, WalletAdjustForm, "Adjust balance", services.wallet_adjust)
+        return self._wallet_view(request, object_id, WalletAdjustForm, _("Adjust balance"), services.wallet_adjust)
 
     def _wallet_view(self, request, object_id, form_class, title, service):
         customer = self.get_object(request, unquote(object_id))
         if customer is None:
-            raise Http404("Customer not found")
+            raise Http404(_("Not found."))
         if not self.has_change_permission(request, customer):
             raise PermissionDenied
         form = form_class(request.POST or None)
@@ -234,14 +243,20 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    f"{title}: {format_amount(entry.amount)} for {customer.name}. "
-                    f"New balance: {format_amount(entry.balance_after)} {customer.store.currency}.",
+                    _("%(action)s: %(amount)s for %(customer)s. New balance: %(balance)s %(currency)s.")
+                    % {
+                        "action": title,
+                        "amount": format_amount(entry.amount),
+                        "customer": customer.name,
+                        "balance": format_amount(entry.balance_after),
+                        "currency": customer.store.currency,
+                    },
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:wallets_customer_change", args=[customer.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{title}: {customer.name}",
+            "title": _("%(action)s: %(customer)s") % {"action": title, "customer": customer.name},
             "opts": self.opts,
             "original": customer,
             "form": form,
@@ -254,23 +269,23 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 class LedgerEntryAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     """The ledger, read-only: entries are append-only (model, admin and a database trigger)."""
 
-    list_display = ("created_at", "customer_name", "kind", "amount", "balance_after", "reference", "note", "actor")
+    list_display = ("created_at", "customer_name", "kind", "amount", "balance_after", "note")
     list_filter = ("kind",)
     search_fields = ("wallet__customer__name", "wallet__customer__phone", "reference", "note")
     list_select_related = ("wallet__customer", "actor_user")
     date_hierarchy = "created_at"
 
-    @admin.display(description="Customer", ordering="wallet__customer__name")
+    @admin.display(description=_("Customer"), ordering="wallet__customer__name")
     def customer_name(self, obj):
         return obj.wallet.customer.name
 
-    @admin.display(description="By")
+    @admin.display(description=_("By"))
     def actor(self, obj):
         if obj.actor_user_id:
             return str(obj.actor_user)
         if obj.actor_token_id:
-            return f"API token {str(obj.actor_token_id)[:8]}"
-        return "system"
+            return _("API token")
+        return _("system")
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup == "wallet__customer__id__exact" or super().lookup_allowed(lookup, value, request)

@@ -8,19 +8,31 @@ from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
-from nuvlyx.core.admin import ReadOnlyAdminMixin, SecretShownOnceMixin, StoreScopedAdminMixin, StoreScopedInlineMixin
+from nuvlyx.core.admin import (
+    ObjectActionRefused,
+    ReadOnlyAdminMixin,
+    SecretShownOnceMixin,
+    StoreScopedAdminMixin,
+    StoreScopedInlineMixin,
+    object_action,
+)
 from nuvlyx.core.events import EVENT_TYPES
 
 from . import services, ssrf
 from .models import Attempt, Delivery, WebhookEndpoint
 from .selectors import DELIVERY_LIST_FIELDS
 
-EVENT_CHOICES = [(services.WILDCARD, "* (every event)")] + [(t, t) for t in EVENT_TYPES]
+EVENT_CHOICES = [(services.WILDCARD, _("Every event"))] + [(t, t) for t in EVENT_TYPES]
+
+
+def event_labels(events) -> list[str]:
+    return [str(_("Every event")) if e == services.WILDCARD else e for e in events]
 
 
 class WebhookEndpointForm(forms.ModelForm):
-    events = forms.MultipleChoiceField(choices=EVENT_CHOICES, widget=forms.CheckboxSelectMultiple)
+    events = forms.MultipleChoiceField(label=_("Events"), choices=EVENT_CHOICES, widget=forms.CheckboxSelectMultiple)
 
     class Meta:
         model = WebhookEndpoint
@@ -44,13 +56,13 @@ class WebhookEndpointForm(forms.ModelForm):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmin):
-    secret_once_template = "admin/webhooks/secret_created.html"
-    secret_once_title = "Webhook endpoint created"
+    secret_once_template = "admin/webhooks/secret_reveal.html"
     form = WebhookEndpointForm
-    list_display = ("url", "event_list", "active", "state", "failing_since", "created_at", "delivery_log")
+    list_display = ("url", "event_list", "state", "created_at", "delivery_log")
     list_filter = ("active",)
     search_fields = ("url", "description")
-    actions = ["send_test_event", "reenable"]
+    actions = None  # test / re-enable are buttons on the endpoint's page, with a confirmation
+    object_actions = ("send_test_event", "reenable")
     readonly_fields = (
         "state",
         "failing_since",
@@ -70,22 +82,25 @@ class WebhookEndpointAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.Mo
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.readonly_fields
 
-    @admin.display(description="Events")
+    @admin.display(description=_("Events"))
     def event_list(self, obj):
-        return ", ".join(obj.events)
+        return ", ".join(event_labels(obj.events))
 
-    @admin.display(description="State")
+    @admin.display(description=_("State"))
     def state(self, obj):
         if obj.active:
-            return "Active (failing)" if obj.failing_since else "Active"
-        return obj.disabled_reason or "Inactive"
+            return _("Active (failing)") if obj.failing_since else _("Active")
+        return obj.disabled_reason or _("Inactive")
 
-    @admin.display(description="Deliveries")
+    @admin.display(description=_("Deliveries"))
     def delivery_log(self, obj):
         if obj is None or obj.pk is None:
             return "-"
         url = reverse("admin:webhooks_delivery_changelist") + f"?endpoint__id__exact={obj.pk}"
-        return format_html('<a href="{}">Delivery log</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("Delivery log"))
+
+    def reveal_context(self, obj) -> dict:
+        return {"event_labels": event_labels(obj.events)}
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -112,27 +127,36 @@ class WebhookEndpointAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.Mo
             self.message_user(request, exc.message, messages.ERROR)
             return
         obj.pk = endpoint.pk
-        self.show_secret_once(request, secret)
+        self.show_secret_once(request, endpoint, secret)
 
-    @admin.action(description="Send test event")
-    def send_test_event(self, request, queryset):
-        sent = 0
-        for endpoint in queryset:
-            try:
-                services.endpoint_send_test(endpoint=endpoint)
-                sent += 1
-            except services.WebhookError as exc:
-                self.message_user(request, f"{endpoint.url}: {exc.message}", messages.WARNING)
-        if sent:
-            self.message_user(request, f"Queued a webhook.test event for {sent} endpoint(s).", messages.SUCCESS)
+    @object_action(
+        label=_("Send test event"),
+        describe=lambda endpoint: (
+            _(
+                "A webhook.test event is sent to %(url)s, signed like every other event. "
+                "It shows up in the delivery log."
+            )
+            % {"url": endpoint.url}
+        ),
+    )
+    def send_test_event(self, request, endpoint, data):
+        try:
+            services.endpoint_send_test(endpoint=endpoint)
+        except services.WebhookError as exc:
+            raise ObjectActionRefused(exc.message) from None
+        return _("A webhook.test event is on its way to %(url)s.") % {"url": endpoint.url}
 
-    @admin.action(description="Re-enable endpoint")
-    def reenable(self, request, queryset):
-        count = 0
-        for endpoint in queryset.filter(active=False):
-            services.endpoint_reenable(endpoint=endpoint)
-            count += 1
-        self.message_user(request, f"Re-enabled {count} endpoint(s).", messages.SUCCESS)
+    @object_action(
+        label=_("Re-enable endpoint"),
+        describe=lambda endpoint: (
+            _("%(url)s receives events again from now on. It was turned off: %(reason)s")
+            % {"url": endpoint.url, "reason": endpoint.disabled_reason or _("by hand")}
+        ),
+        available=lambda endpoint: not endpoint.active,
+    )
+    def reenable(self, request, endpoint, data):
+        services.endpoint_reenable(endpoint=endpoint)
+        return _("%(url)s re-enabled.") % {"url": endpoint.url}
 
 
 class AttemptInline(ReadOnlyAdminMixin, StoreScopedInlineMixin, admin.TabularInline):
@@ -145,34 +169,30 @@ class AttemptInline(ReadOnlyAdminMixin, StoreScopedInlineMixin, admin.TabularInl
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "event_type",
-        "endpoint",
-        "status",
-        "attempts",
-        "response_status",
-        "last_error",
-        "next_attempt_at",
-        "created_at",
-        "delivered_at",
-    )
-    list_filter = ("status", "event_type")
+    list_display = ("event_type", "endpoint", "status", "attempts", "created_at")
+    list_filter = ("status", "event_type", "endpoint")
     list_select_related = ("endpoint",)
     search_fields = ("event__id", "endpoint__url")
     inlines = [AttemptInline]
-    actions = ["redeliver"]
+    actions = None  # redelivering is a button on the delivery's page, with a confirmation
+    object_actions = ("redeliver",)
     # The delivery view of API.md (without its own id), plus where it goes and what it redelivers.
     fields = ("endpoint", *(f for f in DELIVERY_LIST_FIELDS if f != "id"), "redelivery_of")
     readonly_fields = fields
 
-    @admin.action(description="Redeliver")
-    def redeliver(self, request, queryset):
-        done = 0
-        for delivery in queryset.select_related("endpoint", "event"):
-            try:
-                services.delivery_redeliver(delivery=delivery)
-                done += 1
-            except services.WebhookError as exc:
-                self.message_user(request, f"{delivery.pk}: {exc.message}", messages.WARNING)
-        if done:
-            self.message_user(request, f"Queued {done} redelivery(ies).", messages.SUCCESS)
+    @object_action(
+        label=_("Redeliver"),
+        describe=lambda delivery: (
+            _(
+                "The %(event)s event is sent again to %(url)s as a new delivery, with the same webhook-id "
+                "so the receiver can recognise it."
+            )
+            % {"event": delivery.event_type, "url": delivery.endpoint.url}
+        ),
+    )
+    def redeliver(self, request, delivery, data):
+        try:
+            services.delivery_redeliver(delivery=delivery)
+        except services.WebhookError as exc:
+            raise ObjectActionRefused(exc.message) from None
+        return _("Redelivery of %(event)s queued.") % {"event": delivery.event_type}

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WebhooksConfig(AppConfig):
     name = "webhooks"
-    verbose_name = "Settings · Webhooks"
+    verbose_name = _("Settings · Webhooks")
 
     def ready(self) -> None:
         from nuvlyx.core.crypto import register_encrypted_field

@@ -10,6 +10,7 @@
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.core.fields import CreatedAtField, MillisecondDateTimeField, UpdatedAtField
 from nuvlyx.core.models import StoreOwned
@@ -18,22 +19,25 @@ RESPONSE_EXCERPT_BYTES = 1024
 
 
 class WebhookEndpoint(StoreOwned):
-    url = models.CharField(max_length=2000)
-    events = models.JSONField(default=list, help_text='Event types, or ["*"] for every event.')
-    description = models.CharField(max_length=500, blank=True, default="")
-    active = models.BooleanField(default=True)
-    secret_encrypted = models.TextField(editable=False)
+    url = models.CharField(max_length=2000, verbose_name=_("URL"))
+    events = models.JSONField(
+        default=list, help_text=_('Event types, or ["*"] for every event.'), verbose_name=_("Events")
+    )
+    description = models.CharField(max_length=500, blank=True, default="", verbose_name=_("Description"))
+    active = models.BooleanField(default=True, verbose_name=_("Active"))
+    secret_encrypted = models.TextField(editable=False, verbose_name=_("Signing secret (encrypted)"))
     # Failure tracking: set at the first failed attempt after a success, cleared by a success.
-    failing_since = MillisecondDateTimeField(null=True, blank=True)
-    disabled_at = MillisecondDateTimeField(null=True, blank=True)
-    disabled_reason = models.CharField(max_length=300, blank=True, default="")
-    created_at = CreatedAtField()
-    updated_at = UpdatedAtField()
+    failing_since = MillisecondDateTimeField(null=True, blank=True, verbose_name=_("Failing since"))
+    disabled_at = MillisecondDateTimeField(null=True, blank=True, verbose_name=_("Disabled"))
+    disabled_reason = models.CharField(max_length=300, blank=True, default="", verbose_name=_("Why it was disabled"))
+    created_at = CreatedAtField(verbose_name=_("Created"))
+    updated_at = UpdatedAtField(verbose_name=_("Updated"))
 
     class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["store", "created_at"], name="webhooks_endpoint_store")]
-        verbose_name = "webhook endpoint"
 
     def __str__(self) -> str:
         return self.url
@@ -47,31 +51,41 @@ class WebhookEndpoint(StoreOwned):
 
 class Delivery(StoreOwned):
     class Status(models.TextChoices):
-        PENDING = "PENDING"
-        SUCCEEDED = "SUCCEEDED"
-        FAILED = "FAILED"
+        PENDING = "PENDING", _("Pending")
+        SUCCEEDED = "SUCCEEDED", _("Succeeded")
+        FAILED = "FAILED", _("Failed")
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.ForeignKey("core.Event", on_delete=models.CASCADE, related_name="+")
-    event_type = models.CharField(max_length=64)  # copied from the event: lists never load payloads
-    redelivery_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redeliveries"
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("Endpoint")
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = MillisecondDateTimeField(null=True, blank=True)
+    event = models.ForeignKey("core.Event", on_delete=models.CASCADE, related_name="+", verbose_name=_("Event"))
+    event_type = models.CharField(
+        max_length=64, verbose_name=_("Event")
+    )  # copied from the event: lists never load payloads
+    redelivery_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="redeliveries",
+        verbose_name=_("Redelivery of"),
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("Status"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("Attempts"))
+    next_attempt_at = MillisecondDateTimeField(null=True, blank=True, verbose_name=_("Next attempt"))
     # In-flight lease: a worker owns the delivery until then (a dead worker's lease simply expires).
-    locked_until = models.DateTimeField(null=True, blank=True)
-    response_status = models.PositiveIntegerField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True, default="")
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    delivered_at = MillisecondDateTimeField(null=True, blank=True)
-    created_at = CreatedAtField()
-    updated_at = UpdatedAtField()
+    locked_until = models.DateTimeField(null=True, blank=True, verbose_name=_("Locked until"))
+    response_status = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("HTTP status"))
+    last_error = models.CharField(max_length=500, blank=True, default="", verbose_name=_("Last error"))
+    duration_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("Duration (ms)"))
+    delivered_at = MillisecondDateTimeField(null=True, blank=True, verbose_name=_("Delivered"))
+    created_at = CreatedAtField(verbose_name=_("Created"))
+    updated_at = UpdatedAtField(verbose_name=_("Updated"))
 
     class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["endpoint", "event"],
@@ -87,21 +101,28 @@ class Delivery(StoreOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} → {self.endpoint_id} ({self.status})"
+        return f"{self.event_type} → {self.endpoint.url} ({self.get_status_display()})"
 
 
 class Attempt(StoreOwned):
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
-    number = models.PositiveIntegerField()
-    response_status = models.PositiveIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-    error = models.CharField(max_length=500, blank=True, default="")
-    response_excerpt = models.TextField(blank=True, default="")  # at most RESPONSE_EXCERPT_BYTES of the body
-    created_at = CreatedAtField()
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="attempt_log", verbose_name=_("Delivery")
+    )
+    number = models.PositiveIntegerField(verbose_name=_("Number"))
+    response_status = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("HTTP status"))
+    duration_ms = models.PositiveIntegerField(default=0, verbose_name=_("Duration (ms)"))
+    error = models.CharField(max_length=500, blank=True, default="", verbose_name=_("Error"))
+    response_excerpt = models.TextField(
+        blank=True, default="", verbose_name=_("Response (excerpt)")
+    )  # at most RESPONSE_EXCERPT_BYTES of the body
+    created_at = CreatedAtField(verbose_name=_("Created"))
 
     class Meta:
+        verbose_name = _("attempt")
+        verbose_name_plural = _("attempts")
         ordering = ["delivery", "number"]
         constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="webhooks_attempt_number")]
 
     def __str__(self) -> str:
-        return f"attempt {self.number} ({self.response_status or self.error})"
+        outcome = f"HTTP {self.response_status}" if self.response_status else self.error
+        return _("Attempt %(number)s: %(outcome)s") % {"number": self.number, "outcome": outcome}

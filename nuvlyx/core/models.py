@@ -69,7 +69,7 @@ class StoreMember(models.Model):
         constraints = [models.UniqueConstraint(fields=["store", "user"], name="core_storemember_unique")]
 
     def __str__(self) -> str:
-        return f"{self.user} @ {self.store} ({self.role})"
+        return f"{self.user} · {self.store} ({self.get_role_display()})"
 
 
 class Event(models.Model):
@@ -101,7 +101,7 @@ class Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} {self.id}"
+        return f"{self.type} · {self.created_at:%Y-%m-%d %H:%M}" if self.created_at else self.type
 
     @property
     def payload(self) -> dict:

@@ -7,7 +7,7 @@ from django.urls import reverse
 from catalog.models import License, Product
 from orders.models import Order, OrderItem
 from orders.services import order_place
-from wallets.models import Wallet
+from wallets.models import LedgerEntry, Wallet
 
 from .factories import make_customer, make_variation, stock
 
@@ -104,12 +104,26 @@ def test_fulfil_service_item_and_refund_action(owner, store):
     assert b"s3cret-service" in owner.get(reverse("admin:orders_order_change", args=[order.pk])).content
     assert b"s3cret-service" not in owner.get(reverse("admin:orders_order_changelist")).content
 
-    owner.post(
-        reverse("admin:orders_order_changelist"), {"action": "refund_orders", "_selected_action": [str(order.pk)]}
-    )
+    # Refund is a button on the order's page leading to a confirmation page; there is no bulk refund.
+    refund_url = reverse("admin:orders_order_object_action", args=[order.pk, "refund"])
+    assert refund_url.encode() in owner.get(reverse("admin:orders_order_change", args=[order.pk])).content
+    listing = owner.get(reverse("admin:orders_order_changelist"))
+    assert b"refund_orders" not in listing.content
+    owner.post(reverse("admin:orders_order_changelist"), {"action": "refund_orders", "_selected_action": [order.pk]})
+    order.refresh_from_db()
+    assert order.status == "COMPLETED"
+    confirm = owner.get(refund_url)
+    assert confirm.status_code == 200 and b"30.00" in confirm.content
+    order.refresh_from_db()
+    assert order.status == "COMPLETED"  # GET only explains what will happen
+    assert owner.post(refund_url, {"reason": ""}).status_code == 200  # the reason is required
+    response = owner.post(refund_url, {"reason": "Customer could not log in"})
+    assert response.status_code == 302
     order.refresh_from_db()
     assert order.status == "REFUNDED"
     assert Wallet.objects.get(customer=customer).balance == 30
+    entry = LedgerEntry.objects.get(wallet_id=customer.pk, kind="REFUND")
+    assert entry.note == f"Refund of {order.order_number}: Customer could not log in" and entry.actor_user_id
 
 
 def test_other_store_orders_are_invisible(owner, other_store):
@@ -117,7 +131,7 @@ def test_other_store_orders_are_invisible(owner, other_store):
     customer = make_customer(other_store, balance="1.00")
     order = order_place(store=other_store, customer_id=customer.pk, items=[variation.pk]).order
     assert order.order_number.encode() not in owner.get(reverse("admin:orders_order_changelist")).content
-    assert owner.get(reverse("admin:orders_order_change", args=[order.pk])).status_code in (302, 404)
+    assert owner.get(reverse("admin:orders_order_change", args=[order.pk])).status_code == 404
     item = OrderItem.objects.get(order=order)
     assert owner.get(reverse("admin:orders_order_fulfil", args=[order.pk, item.pk])).status_code == 404
     assert Order.objects.get(pk=order.pk).status == "PROCESSING"
