@@ -14,13 +14,14 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import License, Variation
 from catalog.stock import MAX_CREDENTIALS_LENGTH, UPLOAD_BATCH_SIZE, license_upload
 from nuvlyx.api.errors import ApiError
 from nuvlyx.core.admin import StoreScopedAdminMixin, StoreScopedInlineMixin, user_store_ids
 from nuvlyx.core.crypto import DecryptionError, decrypt
-from nuvlyx.core.money import format_amount
+from nuvlyx.core.money import money_display
 
 from .models import Order, OrderItem
 from .services import order_fulfil_item, order_refund
@@ -58,7 +59,7 @@ class OrderItemInline(StoreScopedInlineMixin, admin.TabularInline):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("license", "order")
+        return super().get_queryset(request).select_related("license", "order__store")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -66,9 +67,9 @@ class OrderItemInline(StoreScopedInlineMixin, admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="Price paid")
+    @admin.display(description=_("Price paid"))
     def price(self, item):
-        return format_amount(item.price_paid)
+        return money_display(item.price_paid, item.order.store)
 
     @admin.display(description="Credentials")
     def credentials(self, item):
@@ -104,7 +105,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("order_number", "customer", "status", "total", "currency", "created_at")
     list_filter = ("status", "created_at")
     search_fields = ("customer__name", "customer__phone", "customer__email", "notes")
-    list_select_related = ("customer",)
+    list_select_related = ("customer", "store")
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-number")
     actions = ["refund_orders"]
@@ -128,9 +129,9 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     def order_number(self, order):
         return order.order_number
 
-    @admin.display(description="Total", ordering="total_amount")
+    @admin.display(description=_("Total"), ordering="total_amount")
     def total(self, order):
-        return format_amount(order.total_amount)
+        return money_display(order.total_amount, order.store, order.currency)
 
     def has_add_permission(self, request, *args):
         return False  # orders are placed through order_place (API), never typed in

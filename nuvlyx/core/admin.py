@@ -8,6 +8,9 @@ to their store automatically.
 from django.contrib import admin
 from django.template.response import TemplateResponse
 
+from .fields import is_money_field
+from .forms import LocalMoneyField
+from .l10n import request_store
 from .models import Store, StoreMember
 
 
@@ -68,6 +71,12 @@ class StoreScopedAdminMixin:
         if _has_store_field(model):
             return queryset.filter(store_id__in=user_store_ids(request))
         return queryset
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        """Money columns (money_field) are typed in the store's format: "50.000", "50.000,00"."""
+        if is_money_field(db_field):
+            kwargs.update(form_class=LocalMoneyField, store=request_store(request))
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -159,7 +168,7 @@ class SecretShownOnceMixin:
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "currency", "created_at")
+    list_display = ("name", "slug", "currency", "country", "timezone", "created_at")
     search_fields = ("name", "slug")
     readonly_fields = ("id", "created_at", "updated_at")
 
