@@ -7,6 +7,7 @@ shared `client` fixture asks for English)."""
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.admin import site
@@ -24,6 +25,7 @@ from nuvlyx.core.phones import PhoneError, parse_local_phone
 from orders.models import Order
 from orders.tests.factories import make_variation
 from wallets.models import Customer, Wallet
+from wallets.services import wallet_recharge
 from wallets.tests.factories import make_customer
 
 NBSP = "\u00a0"
@@ -236,6 +238,10 @@ def test_admin_dates_are_in_the_store_time_zone(store, api_for):
     client = client_for(owner_of(store))
     html = client.get(reverse("admin:wallets_customer_change", args=[customer.pk])).content.decode()
     assert "18 de mayo de 2026 a las 09:30" in html and "14:30" not in html  # Bogotá is UTC-5
+    entry = wallet_recharge(customer=customer, amount=Decimal("1000.00"), note="")  # ledger rows: append-only
+    html = client.get(reverse("admin:wallets_customer_change", args=[customer.pk])).content.decode()
+    local, utc = entry.created_at.astimezone(ZoneInfo("America/Bogota")), entry.created_at.astimezone(UTC)
+    assert local.strftime("%d/%m/%Y %H:%M") in html and utc.strftime("%d/%m/%Y %H:%M") not in html
     Store.objects.filter(pk=store.pk).update(timezone="Europe/Madrid")
     html = client.get(reverse("admin:wallets_customer_change", args=[customer.pk])).content.decode()
     assert "a las 16:30" in html  # CEST, UTC+2

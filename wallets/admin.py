@@ -14,6 +14,8 @@ from django.db.models import F
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -154,7 +156,7 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    date_format(timezone.localtime(e.created_at), "SHORT_DATETIME_FORMAT"),  # store's local time
                     e.kind,
                     money_display(e.amount, obj.store),
                     money_display(e.balance_after, obj.store),
