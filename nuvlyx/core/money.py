@@ -133,7 +133,7 @@ def parse_local_amount(text: str, store, *, allow_zero: bool = False, allow_nega
     dec, group = get_decimal_symbol(locale), get_group_symbol(locale)
     raw = (text or "").strip().replace("\u00a0", " ")
     symbol = locale.currency_symbols.get(store.currency, "")
-    for sym in {symbol, "$"} - {""}:
+    for sym in sorted({symbol, "$"} - {""}, key=len, reverse=True):  # "R$" before "$"
         raw = raw.replace(sym, "").strip()
     sign = ""
     if raw.startswith("-"):
