@@ -13,7 +13,10 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# Translation catalogs: locale/*/LC_MESSAGES/django.po are committed; the .mo files are built here with
+# Babel's pybabel (no GNU gettext needed), so merges never touch binary files.
 install: $(VENV)/.installed
+	$(VENV)/bin/pybabel -q compile -d locale -D django
 
 # Embedded default: PostgreSQL from a wheel under var/pg, a filesystem Celery broker, a real worker
 # + beat. One supervisor (nuvlyx/run.py) migrates, sets up the demo and stops everything on Ctrl-C.

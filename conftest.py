@@ -96,6 +96,16 @@ def _wallet_audit_after_each_test(request):
     call_command("wallet_audit", stdout=StringIO(), stderr=StringIO())
 
 
+# --- the admin speaks Spanish first; tests written against English text ask for English ---------
+@pytest.fixture
+def client():
+    """pytest-django's `client`, sending `Accept-Language: en` (the admin's default is Spanish).
+    Tests of the owner's languages build their own Client (tests/test_admin_l10n.py)."""
+    from django.test import Client
+
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
 # --- stores and tokens ------------------------------------------------------------------------
 @pytest.fixture
 def make_store(db):

@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.core.admin import StoreScopedAdminMixin, StoreScopedInlineMixin, user_store_ids
-from nuvlyx.core.money import format_amount
+from nuvlyx.core.money import money_display
 
 from . import services
 from .models import Category, PriceTier, Product, TierPrice, Variation
@@ -238,8 +238,8 @@ class VariationForm(StoreBoundForm):
 class VariationAdmin(StoreBoundAdminMixin, admin.ModelAdmin):
     form = VariationForm
     inlines = [TierPriceInline]
-    list_display = ("sku", "name", "product", "price", "stock_available")
-    list_select_related = ("product",)
+    list_display = ("sku", "name", "product", "price_shown", "stock_available")
+    list_select_related = ("product", "store")
     search_fields = ("sku", "name", "product__name")
     readonly_fields = ("stock_available", "stock_delivered", "price_preview")
 
@@ -249,18 +249,22 @@ class VariationAdmin(StoreBoundAdminMixin, admin.ModelAdmin):
             fields.append("product")  # a variation does not move between products
         return fields
 
+    @admin.display(description=_("Price"), ordering="price")
+    def price_shown(self, obj):
+        return money_display(obj.price, obj.store)
+
     @admin.display(description=_("Price per tier (what each customer pays)"))
     def price_preview(self, obj):
         if obj is None or obj.pk is None:
             return _("Save the variation to see its price per tier.")
         tiers = list(PriceTier.objects.filter(store_id=obj.store_id).order_by("level", "name"))
         explicit = dict(TierPrice.objects.filter(variation=obj).values_list("tier_id", "price"))
-        rows = [(_("No tier (retail)"), "—", format_amount(obj.price), _("base price"))]
+        rows = [(_("No tier (retail)"), "—", money_display(obj.price, obj.store), _("base price"))]
         for tier in tiers:
             prices = {obj.pk: explicit[tier.pk]} if tier.pk in explicit else {}
             quote = quote_variation(variation=obj, tier=tier, tier_prices=prices)  # THE rule
             applied = _("tier price") if quote.applied_tier is not None else _("falls back to base price")
-            rows.append((tier.name, str(tier.level), format_amount(quote.price), applied))
+            rows.append((tier.name, str(tier.level), money_display(quote.price, obj.store), applied))
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         return format_html(
             "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>{}</tbody></table>",

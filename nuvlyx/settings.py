@@ -59,6 +59,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After auth: the owner's language (theirs, then cookie, then Accept-Language) and store time zone;
+    # API requests stay English and UTC. A LocaleMiddleware subclass (nuvlyx/core/l10n.py).
+    "nuvlyx.core.l10n.OwnerLocaleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "nuvlyx.api.middleware.ApiErrorMiddleware",
 ]
@@ -102,8 +105,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# --- Languages and time (owner's panel; the API always speaks UTC and the contract's formats) ------
+LANGUAGE_CODE = "es"  # Spanish first
+LANGUAGES = [("es", "Español"), ("pt-br", "Português (Brasil)"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # .po committed; .mo compiled by `make install` (pybabel)
+TIME_ZONE = "UTC"  # admin requests switch to the store's time zone (AdminLocalizationMiddleware)
 USE_I18N = True
 USE_TZ = True
 

@@ -3,8 +3,10 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from nuvlyx.api.middleware import json_error
+from nuvlyx.core.l10n import set_admin_language
 
 urlpatterns = [
+    path("admin/language/", set_admin_language, name="set_language"),  # the header's language selector
     path("admin/", admin.site.urls),
     path("api/v1/external/", include("nuvlyx.api.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -30,7 +30,7 @@ from nuvlyx.core.admin import (
     user_store_ids,
 )
 from nuvlyx.core.crypto import DecryptionError, decrypt
-from nuvlyx.core.money import format_amount
+from nuvlyx.core.money import money_display
 
 from .models import Order, OrderItem
 from .services import order_cancel, order_fulfil_item, order_refund
@@ -68,7 +68,7 @@ class OrderItemInline(StoreScopedInlineMixin, admin.TabularInline):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("license", "order")
+        return super().get_queryset(request).select_related("license", "order__store")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -78,7 +78,7 @@ class OrderItemInline(StoreScopedInlineMixin, admin.TabularInline):
 
     @admin.display(description=_("Price paid"))
     def price(self, item):
-        return format_amount(item.price_paid)
+        return money_display(item.price_paid, item.order.store)
 
     @admin.display(description=_("Credentials"))
     def credentials(self, item):
@@ -111,13 +111,12 @@ class FulfilForm(forms.Form):
 
 def _refund_consequence(order, verb):
     return _(
-        "%(verb)s %(order)s: %(amount)s %(currency)s go back to the wallet of %(customer)s and every item is "
+        "%(verb)s %(order)s: %(amount)s go back to the wallet of %(customer)s and every item is "
         "marked refunded. Licenses already delivered stay delivered. This cannot be undone."
     ) % {
         "verb": verb,
         "order": order.order_number,
-        "amount": format_amount(order.total_amount),
-        "currency": order.currency,
+        "amount": money_display(order.total_amount, order.store),
         "customer": order.customer.name,
     }
 
@@ -128,7 +127,7 @@ def _give_back(service, request, order, data, done: str) -> str:
         result = service(store=order.store, order_id=order.pk, actor_user=request.user, reason=data.get("reason", ""))
     except ApiError as exc:
         raise ObjectActionRefused(exc.message) from None
-    return done % {"order": order.order_number, "amount": format_amount(result.refunded_amount)}
+    return done % {"order": order.order_number, "amount": money_display(result.refunded_amount, order.store)}
 
 
 @admin.register(Order)
@@ -136,7 +135,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     list_display = ("order_number", "customer", "status", "total", "created_at")
     list_filter = ("status", "created_at")
     search_fields = ("customer__name", "customer__phone", "customer__email", "notes")
-    list_select_related = ("customer",)
+    list_select_related = ("customer", "store")
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-number")
     actions = None  # refunds and cancellations are buttons on the order's page, with a reason
@@ -163,7 +162,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("Total"), ordering="total_amount")
     def total(self, order):
-        return format_amount(order.total_amount)
+        return money_display(order.total_amount, order.store, order.currency)
 
     def has_add_permission(self, request, *args):
         return False  # orders are placed through order_place (API), never typed in

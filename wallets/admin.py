@@ -14,14 +14,17 @@ from django.db.models import F
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.api.errors import ApiError
 from nuvlyx.core.admin import ReadOnlyAdminMixin, StoreScopedAdminMixin, user_store_ids
+from nuvlyx.core.forms import LocalMoneyField
 from nuvlyx.core.models import Store
-from nuvlyx.core.money import MoneyError, format_amount, parse_amount
-from nuvlyx.core.phones import PhoneError, normalize_phone
+from nuvlyx.core.money import money_display
+from nuvlyx.core.phones import PhoneError, parse_local_phone
 
 from . import services
 from .models import Customer, LedgerEntry
@@ -56,8 +59,9 @@ class CustomerAdminForm(forms.ModelForm):
         phone = self.cleaned_data.get("phone")
         if not phone:
             return None
+        store = self.target_store()
         try:
-            return normalize_phone(phone.strip())
+            return parse_local_phone(phone, store.country if store else "CO")  # "300 555 1234" → +573005551234
         except PhoneError as exc:
             raise forms.ValidationError(str(exc)) from None
 
@@ -83,16 +87,15 @@ class CustomerAdminForm(forms.ModelForm):
 
 
 class WalletChangeForm(forms.Form):
-    amount = forms.CharField(max_length=20, help_text='A decimal such as "10000.00" (at most 2 decimals).')
+    amount = LocalMoneyField(allow_zero=False, help_text=_('In your store\'s format, e.g. "50.000" or "50.000,50".'))
     note = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     allow_negative = False
 
-    def clean_amount(self):
-        try:
-            return parse_amount(self.cleaned_data["amount"].strip(), allow_negative=self.allow_negative)
-        except MoneyError as exc:
-            raise forms.ValidationError(str(exc)) from None
+    def __init__(self, *args, store=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].store = store
+        self.fields["amount"].allow_negative = self.allow_negative
 
 
 class WalletAdjustForm(WalletChangeForm):
@@ -134,7 +137,7 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             value = obj.wallet_balance
         else:
             value = services.wallet_balance_at(customer=obj) if obj.pk else None
-        return f"{format_amount(value or 0)} {obj.store.currency}"
+        return money_display(value or 0, obj.store)
 
     @admin.display(description=_("Wallet"))
     def wallet_links(self, obj):
@@ -156,10 +159,10 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    date_format(timezone.localtime(e.created_at), "SHORT_DATETIME_FORMAT"),  # store's local time
                     e.get_kind_display(),
-                    format_amount(e.amount),
-                    format_amount(e.balance_after),
+                    money_display(e.amount, obj.store),
+                    money_display(e.balance_after, obj.store),
                     e.note or e.reference,
                 )
                 for e in entries
@@ -229,7 +232,7 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             raise Http404(_("Not found."))
         if not self.has_change_permission(request, customer):
             raise PermissionDenied
-        form = form_class(request.POST or None)
+        form = form_class(request.POST or None, store=customer.store)
         if request.method == "POST" and form.is_valid():
             try:
                 entry = service(
@@ -243,13 +246,12 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    _("%(action)s: %(amount)s for %(customer)s. New balance: %(balance)s %(currency)s.")
+                    _("%(action)s: %(amount)s for %(customer)s. New balance: %(balance)s.")
                     % {
                         "action": title,
-                        "amount": format_amount(entry.amount),
+                        "amount": money_display(entry.amount, customer.store),
                         "customer": customer.name,
-                        "balance": format_amount(entry.balance_after),
-                        "currency": customer.store.currency,
+                        "balance": money_display(entry.balance_after, customer.store),
                     },
                     messages.SUCCESS,
                 )
@@ -269,15 +271,23 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 class LedgerEntryAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     """The ledger, read-only: entries are append-only (model, admin and a database trigger)."""
 
-    list_display = ("created_at", "customer_name", "kind", "amount", "balance_after", "note")
+    list_display = ("created_at", "customer_name", "kind", "amount_shown", "balance_shown", "note")
     list_filter = ("kind",)
     search_fields = ("wallet__customer__name", "wallet__customer__phone", "reference", "note")
-    list_select_related = ("wallet__customer", "actor_user")
+    list_select_related = ("wallet__customer", "actor_user", "store")
     date_hierarchy = "created_at"
 
     @admin.display(description=_("Customer"), ordering="wallet__customer__name")
     def customer_name(self, obj):
         return obj.wallet.customer.name
+
+    @admin.display(description=_("Amount"), ordering="amount")
+    def amount_shown(self, obj):
+        return money_display(obj.amount, obj.store)
+
+    @admin.display(description=_("Balance after"), ordering="balance_after")
+    def balance_shown(self, obj):
+        return money_display(obj.balance_after, obj.store)
 
     @admin.display(description=_("By"))
     def actor(self, obj):

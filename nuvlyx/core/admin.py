@@ -28,6 +28,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .crypto import DecryptionError, decrypt, encrypt
+from .fields import is_money_field
+from .forms import LocalMoneyField
+from .l10n import request_store
 from .models import Store, StoreMember
 
 
@@ -191,6 +194,8 @@ class StoreScopedAdminMixin(NotFoundMixin):
         return scope_queryset(request, queryset)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if is_money_field(db_field):  # typed in the store's format: "50.000", "50.000,00"
+            kwargs.update(form_class=LocalMoneyField, store=request_store(request))
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         minimum = constraint_minimum(db_field)
         if field is not None and minimum is not None:
@@ -481,7 +486,7 @@ def store_holds_money(store) -> bool:
 @admin.register(Store)
 class StoreAdmin(NotFoundMixin, admin.ModelAdmin):
     form = StoreAdminForm
-    list_display = ("name", "slug", "currency", "created_at")
+    list_display = ("name", "slug", "currency", "country", "timezone", "created_at")
     search_fields = ("name", "slug")
     readonly_fields = ("id", "created_at", "updated_at")
 

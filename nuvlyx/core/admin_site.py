@@ -1,15 +1,51 @@
-"""The owner's admin: a "Settings" section first (API tokens, WhatsApp, webhooks), then the store."""
+"""The owner's admin: a dashboard home, a "Settings" section first (API tokens, WhatsApp, webhooks),
+then the store; the login asks for an email; every title translatable."""
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+
+from .l10n import request_store
 
 SETTINGS_APPS = ("integrations", "webhooks")
 ORDER = ("settings", "catalog", "wallets", "orders", "core", "auth")
 
 
+class EmailAuthenticationForm(AdminAuthenticationForm):
+    """Owners sign in with their email (their username is their email: create_store --owner-email)."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "invalid_login": _(
+            "Please enter the correct email and password for a staff account. "
+            "Note that both fields may be case-sensitive."
+        ),
+    }
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].label = _("Email")
+        self.fields["username"].widget = forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+
+
 class NuvlyxAdminSite(admin.AdminSite):
     site_header = "Nuvlyx"
-    site_title = "Nuvlyx store admin"
-    index_title = "Your store"
+    site_title = _("Nuvlyx store admin")
+    index_title = _("Your store")
+    login_form = EmailAuthenticationForm
+    index_template = "admin/nuvlyx_index.html"
+    dashboard = "nuvlyx.dashboard.store_dashboard"  # a selector over every app (project level)
+
+    def index(self, request, extra_context=None):
+        store = request_store(request)
+        context = {"dashboard": import_string(self.dashboard)(store=store) if store is not None else None}
+        if request.user.is_superuser:
+            from .models import Store
+
+            context["dashboard_stores"] = Store.objects.order_by("name").values_list("slug", "name")[:200]
+        return super().index(request, {**context, **(extra_context or {})})
 
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)
@@ -25,7 +61,7 @@ class NuvlyxAdminSite(admin.AdminSite):
         if settings_models:
             rest.append(
                 {
-                    "name": "Settings",
+                    "name": _("Settings"),
                     "app_label": "settings",
                     "app_url": "",
                     "has_module_perms": True,

@@ -46,3 +46,8 @@ class UpdatedAtField(MillisecondDateTimeField):
 
 def money_field(**kwargs) -> models.DecimalField:
     return models.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+
+
+def is_money_field(db_field) -> bool:
+    """What money_field() makes (the admin types and shows these in the store's format)."""
+    return isinstance(db_field, models.DecimalField) and (db_field.max_digits, db_field.decimal_places) == (14, 2)

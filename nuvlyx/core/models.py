@@ -2,10 +2,14 @@
 
 import json
 import uuid
+import zoneinfo
 
+import phonenumbers
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .crypto import decrypt, encrypt
 from .fields import CreatedAtField, UpdatedAtField
@@ -35,6 +39,18 @@ class StoreOwned(models.Model):
         abstract = True
 
 
+def validate_country(value: str) -> None:
+    """ISO 3166-1 alpha-2, upper case, a country phonenumbers knows (local phones are read with it)."""
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(_("Enter an ISO 3166-1 country code such as CO."), code="invalid_country")
+
+
+def validate_timezone(value: str) -> None:
+    """An IANA time zone name (zoneinfo), such as America/Bogota."""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Enter an IANA time zone such as America/Bogota."), code="invalid_timezone")
+
+
 class Store(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=120)
@@ -44,6 +60,20 @@ class Store(models.Model):
         default="COP",
         validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code such as COP.")],
         help_text="Base currency (ISO 4217) in which every amount of this store is expressed.",
+    )
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        default="CO",
+        validators=[validate_country],
+        help_text=_("ISO 3166-1 code (CO, BR, MX…): how amounts are written and local phone numbers are read."),
+    )
+    timezone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="America/Bogota",
+        validators=[validate_timezone],
+        help_text=_('IANA time zone: the admin shows dates and counts "today" in it.'),
     )
     created_at = CreatedAtField()
     updated_at = UpdatedAtField()
@@ -70,6 +100,19 @@ class StoreMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.store} ({self.get_role_display()})"
+
+
+class AdminPreference(models.Model):
+    """An admin user's own choices: the language they picked in the header (wins over the browser's)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="admin_preference"
+    )
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default="")
+    updated_at = UpdatedAtField()
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.language or '-'})"
 
 
 class Event(models.Model):

@@ -25,3 +25,28 @@ def normalize_phone(value: object) -> str:
     if formatted != value:
         raise PhoneError("Must be a phone number in strict E.164 format, such as +573001234567.")
     return formatted
+
+
+def parse_local_phone(value: str, country: str) -> str:
+    """The owner's panel: a number as people write it ("300 555 1234", "(300) 555-1234") read with the
+    store's country, or any international form ("+57 300…"), to E.164. The API keeps normalize_phone."""
+    from django.utils.translation import gettext as _
+
+    text = (value or "").strip()
+    try:
+        parsed = phonenumbers.parse(text, country)
+    except phonenumbers.NumberParseException:
+        raise PhoneError(_("Not a phone number. Write it as %(example)s.") % {"example": _example(country)}) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise PhoneError(
+            _("Not a valid phone number for %(country)s. Write it as %(example)s or in international form (+…).")
+            % {"country": country, "example": _example(country)}
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _example(country: str) -> str:
+    example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
+    if example is None:
+        return "+573001234567"
+    return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)

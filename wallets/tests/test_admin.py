@@ -32,7 +32,7 @@ def test_customer_list_shows_tier_and_balance_without_n_plus_1(
     resp = owner_client.get(url)
     assert resp.status_code == 200
     html = resp.content.decode()
-    assert "Ana" in html and "Gold" in html and "1234.50" in html
+    assert "Ana" in html and "Gold" in html and "$\xa01.234,50" in html  # the store's format (es-CO)
     assert "Foreign" not in html
     for i in range(10):
         make_customer(store, name=f"c{i}", tier=gold, balance="1.00")
@@ -44,7 +44,7 @@ def test_recharge_form_calls_the_service(owner_client, store):
     customer = make_customer(store, balance="10.00")
     url = reverse("admin:wallets_customer_recharge", args=[customer.pk])
     assert owner_client.get(url).status_code == 200
-    resp = owner_client.post(url, {"amount": "1.001", "note": "x"})
+    resp = owner_client.post(url, {"amount": "1,0001", "note": "x"})  # es-CO: "," is the decimal mark
     assert resp.status_code == 200 and "At most 2 decimal places" in resp.content.decode()
     resp = owner_client.post(url, {"amount": "25.00", "note": "cash at the shop"})
     assert resp.status_code == 302
@@ -105,7 +105,7 @@ def test_change_customer_in_admin_goes_through_the_service(owner_client, store):
     url = reverse("admin:wallets_customer_change", args=[customer.pk])
     page = owner_client.get(url)
     assert page.status_code == 200
-    assert "3.00" in page.content.decode() and "Recharge" in page.content.decode()
+    assert "$\xa03" in page.content.decode() and "Recharge" in page.content.decode()
     resp = owner_client.post(url, {"name": "Ana María", "email": "a@example.com", "phone": PHONE, "tier": ""})
     assert resp.status_code == 302, resp.content.decode()[:3000]
     customer.refresh_from_db()
