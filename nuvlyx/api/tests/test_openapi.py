@@ -256,7 +256,7 @@ def test_every_operation_is_complete():
         if method in ("post", "patch"):
             assert "422" in responses, label
         schema = json.dumps(responses[success[0]].get("content", {}))
-        if "PageEnvelope" in schema:
+        if re.search(r'schemas/\w+Page"', schema):
             assert {"page", "limit"} <= {p["name"] for p in params}, label
             assert responses["400"]["$ref"].endswith("/InvalidPagination"), label
         if responses[success[0]].get("content"):
@@ -283,7 +283,7 @@ def test_every_api_md_endpoint_is_documented():
     missing = [f"{m} {p}" for m, p in pairs if (m, p) not in documented]
     assert missing == []
     webhooks = set(SPEC["webhooks"])
-    assert webhooks == set(SPEC["components"]["schemas"]["EventType"]["enum"])
+    assert webhooks == set(SPEC["components"]["schemas"]["EventType"]["x-known-values"])
 
 
 # --- route coverage: the URLconf and the document describe the same API ---------------------------
