@@ -372,3 +372,29 @@ def test_a_webhook_delivered_by_the_worker_verifies_and_parses(server, token, ce
             _ = event.product
     finally:
         receiver.stop()
+
+
+# --- the README's quickstart is real code ----------------------------------------------------------------
+def test_the_readme_quickstart_runs(server, token):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace('"nvl_live_..."', repr(token)).replace(
+        '"https://api.nuvlyx.com/api/v1/external"', repr(server.api)
+    )
+    owner, _ = make_client(server.api, token)
+    world = seed_catalog(owner)
+    customer = owner.create_customer("Ana", phone=PHONE, tier_id=world["tier"]["id"])
+    owner.upload_licenses(world["variation"]["id"], ["bot-user:bot-pass"])
+    bot: dict = {}
+    exec(compile(code, "README.md", "exec"), bot)
+
+    assert bot["on_whatsapp_message"](PHONE, "menu", "m-1") == "STR-1M: 8,500.00 COP"
+    assert bot["on_whatsapp_message"](PHONE, "str-1m", "m-2") == "Your balance is 0.00: recharge and send STR-1M again"
+    owner.recharge(Decimal("8500.00"), customer_id=customer["id"])
+    reply = bot["on_whatsapp_message"](PHONE, "str-1m", "m-3")
+    assert reply == "ORD-000001 paid, balance 0.00\nbot-user:bot-pass"
+    assert bot["on_whatsapp_message"](PHONE, "str-1m", "m-3") == reply  # WhatsApp redelivered: same order
+    assert owner.list_orders().total == 1
+    assert bot["on_whatsapp_message"]("+573009999999", "str-1m", "m-4") == "This number is not linked to a customer yet"
