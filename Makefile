@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test install lint migrate bench bench-smoke clean
+.PHONY: run test install lint migrate bench bench-smoke clean client-checks
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,5 +45,9 @@ bench: install
 bench-smoke: install
 	$(PY) bench/run.py --smoke --output bench/results/raw/smoke.md
 
+# openapi-python-client (zero warnings), openapi-typescript + tsc --strict, Redocly lint: clients/check.sh.
+client-checks: install
+	PY=$(CURDIR)/$(PY) clients/check.sh
+
 clean:
-	rm -rf var $(VENV)
+	rm -rf var $(VENV) .tools

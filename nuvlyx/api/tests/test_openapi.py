@@ -242,7 +242,7 @@ def test_every_operation_is_complete():
         if public:
             continue
         assert op.get("x-required-scope") in (*SCOPES, ANY_SCOPE), label
-        assert {"401", "403", "429", "500"} <= set(responses), label
+        assert {"401", "403", "406", "429", "500", "503"} <= set(responses), label
         success = [code for code in responses if code.startswith("2")]
         assert len(success) == 1, label
         if "{" in template:
@@ -256,7 +256,7 @@ def test_every_operation_is_complete():
         if method in ("post", "patch"):
             assert "422" in responses, label
         schema = json.dumps(responses[success[0]].get("content", {}))
-        if "PageEnvelope" in schema:
+        if re.search(r'schemas/\w+Page"', schema):
             assert {"page", "limit"} <= {p["name"] for p in params}, label
             assert responses["400"]["$ref"].endswith("/InvalidPagination"), label
         if responses[success[0]].get("content"):
@@ -283,7 +283,140 @@ def test_every_api_md_endpoint_is_documented():
     missing = [f"{m} {p}" for m, p in pairs if (m, p) not in documented]
     assert missing == []
     webhooks = set(SPEC["webhooks"])
-    assert webhooks == set(SPEC["components"]["schemas"]["EventType"]["enum"])
+    assert webhooks == set(SPEC["components"]["schemas"]["EventType"]["x-known-values"])
+
+
+# --- written for client generators (issue 18) -----------------------------------------------------
+def _error_codes_in_source() -> set[str]:
+    """Every error code the server's own code can produce (ApiError(code=...), `code = ...` on exception
+    classes, the (status, code) table of nuvlyx/api/errors.py)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    pattern = re.compile(r'\bcode\s*=\s*"([a-z_]+)"|"code": "([a-z_]+)"|\(\d{3}, "([a-z_]+)"\)')
+    codes = set()
+    for app in ("nuvlyx", "catalog", "wallets", "orders", "integrations", "webhooks"):
+        for path in (root / app).rglob("*.py"):
+            if "tests" not in path.parts:
+                codes |= {next(g for g in match.groups() if g) for match in pattern.finditer(path.read_text())}
+    return codes
+
+
+def test_errors_are_one_schema_with_an_open_documented_code():
+    error = SPEC["components"]["schemas"]["Error"]
+    code = error["properties"]["code"]
+    assert code["type"] == "string" and "enum" not in code and "const" not in code  # open: new codes don't break
+    known = set(code["x-known-values"])
+    in_source = _error_codes_in_source()
+    assert len(in_source) >= 15 and in_source <= known, in_source - known
+    assert all(f"`{value}`" in code["description"] for value in known)
+    contract = _api_md_path().read_text() if _api_md_path().exists() else ""
+    rows = re.findall(r"^\| (\d{3}) \|.*\|([^|]*)\|$", contract, flags=re.M)
+    assert not contract or len(rows) >= 11  # the contract's status table was read
+    for row in rows:
+        assert set(re.findall(r"`(\w+)`", row[1])) <= known, row
+    for name, response in SPEC["components"]["responses"].items():
+        content = response.get("content")
+        if content:
+            assert content == {"application/json": content["application/json"]}, name
+            assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, name
+            for example in [content["application/json"].get("example")] + [
+                e["value"] for e in content["application/json"].get("examples", {}).values()
+            ]:
+                if example is not None:
+                    _validate(example, "#/components/schemas/Error")
+                    assert example["code"] in known, (name, example)
+    for template, method, _, op in _operations():
+        for status, response in op["responses"].items():
+            if status[0] in "45":
+                assert set(response) == {"$ref"}, f"{method.upper()} {template} {status}: use a shared response"
+
+
+def _api_md_path():
+    """The contract (../shared/API.md beside the checkout; absent in a bare clone, then not compared)."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[4] / "shared" / "API.md"
+
+
+def test_no_schema_narrows_a_shared_schema_with_allof():
+    """Generators drop `allOf: [Shared, {narrowing}]`: a single-entry allOf (to add a description) is the only use."""
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            if "allOf" in node:
+                assert len(node["allOf"]) == 1, where
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}/{index}")
+
+    walk(SPEC, "#")
+
+
+def test_paginated_lists_have_one_page_schema_each():
+    pages = {}
+    for template, method, _, op in _operations():
+        schema = (op["responses"].get("200", {}).get("content") or {}).get("application/json", {}).get("schema", {})
+        if schema.get("$ref", "").endswith("Page"):
+            pages[f"{method.upper()} {template}"] = schema["$ref"].rsplit("/", 1)[1]
+    assert pages == {
+        "GET /customers": "CustomerPage",
+        "GET /customers/{id}/wallet/transactions": "WalletTransactionPage",
+        "GET /orders": "OrderPage",
+        "GET /webhooks/{id}/deliveries": "WebhookDeliveryPage",
+    }
+    for name in pages.values():
+        page = SPEC["components"]["schemas"][name]
+        assert page["required"] == ["data", "pagination"]
+        assert page["properties"]["data"]["type"] == "array" and "$ref" in page["properties"]["data"]["items"]
+
+
+def test_money_input_is_a_decimal_string():
+    money_input = SPEC["components"]["schemas"]["MoneyInput"]
+    assert money_input["type"] == "string" and "oneOf" not in money_input
+    validator = Draft202012Validator(money_input)
+    assert validator.is_valid("10000.00") and validator.is_valid("0.5") and validator.is_valid("9999999999.99")
+    for bad in (10000, 0.1, "1e5", "1.001", "-1.00", "NaN", "12345678901.00"):
+        assert not validator.is_valid(bad), bad
+
+
+def test_every_example_matches_its_schema():
+    """Parameter and schema examples (CustomerPhone was once `%2B…`, invalid against its own schema)."""
+    for name, parameter in SPEC["components"]["parameters"].items():
+        if "example" in parameter:
+            assert Draft202012Validator(_resolve_schema(parameter["schema"])).is_valid(parameter["example"]), name
+    for name, schema in SPEC["components"]["schemas"].items():
+        for example in schema.get("examples", []):
+            _validate(example, f"#/components/schemas/{_escape(name)}")
+
+
+def _resolve_schema(schema: dict) -> dict:
+    return _resolve_pointer(SPEC, schema["$ref"]) if "$ref" in schema else schema
+
+
+def test_webhooks_have_operation_ids_and_typed_payloads():
+    event_type = SPEC["components"]["schemas"]["EventType"]
+    assert event_type["type"] == "string" and "enum" not in event_type  # open: a new event must not break clients
+    operation_ids = set()
+    for name, item in SPEC["webhooks"].items():
+        operation = item["post"]
+        assert operation["operationId"] not in operation_ids
+        operation_ids.add(operation["operationId"])
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        payload = _resolve_pointer(SPEC, schema["$ref"])
+        assert payload["properties"]["type"] == {"type": "string", "const": name}, name
+        assert "$ref" in payload["properties"]["data"], name
+        assert f"`{name}`" in event_type["description"], name
+
+
+def test_tags_and_license_are_described():
+    assert SPEC["info"]["license"]["name"] and SPEC["info"]["license"]["url"].startswith("https://")
+    used = {tag for _, _, _, op in _operations() for tag in op["tags"]}
+    for tag in SPEC["tags"]:
+        assert tag.get("description"), tag["name"]
+    assert used == {tag["name"] for tag in SPEC["tags"]}
 
 
 # --- route coverage: the URLconf and the document describe the same API ---------------------------
@@ -672,11 +805,29 @@ def test_conformance_request_level_errors(api, api_for, store, make_token, clien
     check_component(api.get("/no-such-route"), "NotFound", 404)
     check_component(api.get("/products/not-a-uuid"), "NotFound", 404)
 
+    check(api.get("/orders", headers={"Accept": "text/html"}), "get", "/orders", 406)
+
     limited = ApiClient(client, make_token(store, rate_limit_per_minute=1))
     check(limited.get("/me"), "get", "/me", 200)
     response = limited.get("/me")
     check(response, "get", "/me", 429)
     assert int(response["Retry-After"]) >= 1
+
+
+def test_conformance_replayed_refusal_carries_idempotent_replayed(api):
+    """A business refusal is stored with its key: the replay is the same 400, with Idempotent-Replayed."""
+    world = _catalog(api)
+    customer = _customer(api)
+    body = {"customerId": customer["id"], "items": [{"variationId": world["service"]["variations"][0]["id"]}]}
+    key = _idem()
+    first = api.post("/orders", body, headers=key)
+    assert check(first, "post", "/orders", 400)["code"] == "insufficient_balance"
+    assert not first.has_header("Idempotent-Replayed")
+    replay = api.post("/orders", body, headers=key)
+    assert check(replay, "post", "/orders", 400) == first.json()
+    assert replay["Idempotent-Replayed"] == "true"
+    documented = _resolve_pointer(SPEC, SPEC["paths"]["/orders"]["post"]["responses"]["400"]["$ref"])
+    assert "Idempotent-Replayed" in documented["headers"]
 
 
 def test_webhook_payloads_conform(api, store):
