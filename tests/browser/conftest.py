@@ -86,11 +86,11 @@ def _chromium(tmp_path_factory, browser_language):
 
 @pytest.fixture
 def screenshots_dir(request) -> Path:
-    """artifacts/screenshots/<test module>/<test name>/, emptied when the test starts."""
+    """artifacts/screenshots/<test module>/<test name>/: emptied when the test starts, created by the
+    first screenshot (a test that takes none leaves no folder)."""
     test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     folder = SCREENSHOTS_DIR / request.module.__name__.rsplit(".", 1)[-1] / test_name
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
     return folder
 
 
@@ -106,6 +106,7 @@ def browser(_chromium, request, screenshots_dir):
             save_png(_chromium, screenshots_dir / "FAILED.png", full_page=True)
             (screenshots_dir / "FAILED.html").write_text(_chromium.page_source)
         except Exception as exc:  # the browser itself may be what failed; keep the test's own error
+            screenshots_dir.mkdir(parents=True, exist_ok=True)
             (screenshots_dir / "FAILED.txt").write_text(f"no screenshot: {exc!r}\n")
 
 
