@@ -59,16 +59,27 @@ class Owner:
 
 
 @pytest.fixture
-def owner(transactional_db) -> Owner:
-    """A store owner who can log in: `is_staff`, a member (owner) of a fresh store, a known password."""
+def make_owner(transactional_db):
+    """make_owner(slug, name=...) → an Owner: a staff user who owns a fresh store, with a known
+    password (two owners make a tenancy walk: B logs in while A's data is there)."""
     from django.contrib.auth import get_user_model
 
     from nuvlyx.core.services import store_create
 
-    email = "dueno@tienda-andina.example"
-    store = store_create(slug="tienda-andina", name="Tienda Andina", owner_email=email, owner_password=OWNER_PASSWORD)
-    user = get_user_model().objects.get(email=email)
-    return Owner(email=email, password=OWNER_PASSWORD, user=user, store=store)
+    def _make(slug: str, *, name: str | None = None, email: str | None = None, **store_fields) -> Owner:
+        email = email or f"dueno@{slug}.example"
+        store = store_create(
+            slug=slug, name=name or slug.title(), owner_email=email, owner_password=OWNER_PASSWORD, **store_fields
+        )
+        return Owner(email=email, password=OWNER_PASSWORD, user=get_user_model().objects.get(email=email), store=store)
+
+    return _make
+
+
+@pytest.fixture
+def owner(make_owner) -> Owner:
+    """The owner of "Tienda Andina" (a COP store), who can log in to the admin."""
+    return make_owner("tienda-andina", name="Tienda Andina")
 
 
 # --- the browser -------------------------------------------------------------------------------

@@ -16,8 +16,11 @@ def styled(browser) -> bool:
     return colour not in ("", "transparent", "rgba(0, 0, 0, 0)")
 
 
-def test_owner_logs_in_and_opens_home_customers_and_add_product(browser, browser_server, owner, login, go, shot):
+def test_owner_logs_in_and_opens_home_customers_and_add_product(
+    browser, browser_server, owner, make_owner, login, go, shot
+):
     make_customer(owner.store, name="Valentina Ríos", email="valentina@example.com")
+    make_customer(make_owner("otra-tienda").store, name="Cliente Ajeno")  # another store's customer
 
     go("/admin/login/")
     assert browser.find_element(By.NAME, "username").is_displayed()
@@ -33,6 +36,7 @@ def test_owner_logs_in_and_opens_home_customers_and_add_product(browser, browser
     go("/admin/wallets/customer/")
     rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
     assert [row.text for row in rows if "Valentina Ríos" in row.text], [row.text for row in rows]
+    assert "Cliente Ajeno" not in browser.find_element(By.ID, "changelist").text
     assert styled(browser)
     assert not console_errors(browser)
     shot("customers")
