@@ -282,7 +282,8 @@ def live_server_proc(transactional_db, tmp_path):
     """A real gunicorn (2 workers × 8 threads) serving the test database over HTTP."""
     servers: list[LiveServer] = []
 
-    def _start(workers: int = 2, threads: int = 8, **env) -> LiveServer:
+    def _start(workers: int = 2, threads: int = 8, app: str = "nuvlyx.wsgi:application", **env) -> LiveServer:
+        """`app`: the WSGI entry point; browser tests pass `nuvlyx.test_wsgi:application` (static files)."""
         port = free_port()
         log = open(tmp_path / f"gunicorn-{port}.log", "wb")
         proc = subprocess.Popen(
@@ -292,7 +293,7 @@ def live_server_proc(transactional_db, tmp_path):
                 "gunicorn",
                 "-c",
                 str(BASE_DIR / "nuvlyx" / "gunicorn_conf.py"),
-                "nuvlyx.wsgi:application",
+                app,
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
