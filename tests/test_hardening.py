@@ -249,8 +249,10 @@ def test_admin_pages_that_reveal_a_secret_are_no_store(store):
         reverse("admin:webhooks_webhookendpoint_add"),
         {"url": "http://127.0.0.1:9/hooks", "events": ["order.created"], "description": "bot", "active": "on"},
     )
-    assert response.status_code == 200 and b"whsec_" in response.content
-    assert "no-store" in response["Cache-Control"]
+    assert response.status_code == 302 and response["Location"].endswith("/reveal/")  # POST → redirect → GET
+    reveal = owner.get(response["Location"])
+    assert reveal.status_code == 200 and b"whsec_" in reveal.content
+    assert "no-store" in reveal["Cache-Control"]
 
 
 def test_object_deleted_by_a_concurrent_request_is_a_404_not_a_500(api, store):
