@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "nuvlyx.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # /static/ (the owner's admin CSS/JS) in every mode
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -115,6 +116,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves the static files straight from the apps (no collectstatic step to forget): the
+# admin is styled under gunicorn with DEBUG=false exactly as under `make run`.
+WHITENOISE_USE_FINDERS = True
 
 # --- Redis, caches --------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
