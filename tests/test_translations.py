@@ -91,7 +91,7 @@ def test_the_placeholder_check_can_fail():
 
 # --- the rendered admin --------------------------------------------------------------------------
 # Labels that are the same word in every language (product names, acronyms, our own brand).
-SAME_IN_EVERY_LANGUAGE = {"", "ID", "SKU", "URL", "Email", "Webhooks", "WhatsApp (Mosend)", "Endpoint", "Total"}
+SAME_IN_EVERY_LANGUAGE = {"", "ID", "Id", "SKU", "URL", "Email", "Webhooks", "WhatsApp (Mosend)", "Endpoint", "Total"}
 SAME_IN = {"es": {"Error"}, "pt-br": {"Status"}}  # the right word happens to be the English one
 KEY_WORDS = {
     "es": ["Pedidos", "Clientes", "Clientes y billeteras", "Movimientos", "Configuración", "Catálogo e inventario"],
@@ -110,7 +110,7 @@ def owner_with_data(store):
     stock(variation, 3)
     tier = make_tier(store, level=2, name="Oro")
     set_tier_price(variation, tier, "12000.00")
-    customer = make_customer(store, balance="50000.00", phone="+573001234567", tier=tier, name="Ana")
+    customer = make_customer(store, balance="50000.00", phone="+573001234567", tier=tier, name="Ana 1")
     order_place(store=store, customer_id=customer.id, items=[variation.id])
     endpoint, _secret = endpoint_create(store=store, url="https://hooks.example.com/n", events=["*"])
     from webhooks.services import endpoint_send_test
@@ -174,4 +174,44 @@ def test_admin_home_and_changelists_are_translated(owner_with_data, language):
             en_cols, cols = headers(en_page.content.decode()), headers(page.content.decode())
             assert len(cols) == len(en_cols) > 1, url
             left_in_english += [f"{url}: {c}" for c, e in zip(cols, en_cols, strict=True) if c == e and c not in same]
-    assert left_in_english == []
+    assert left_in_english == [], "\n".join(left_in_english)
+
+
+WORDS = re.compile(r"[A-Z][A-Za-z ()'-]*[a-z][A-Za-z ()'-]*")  # a label, not data (event names, URLs, SKUs)
+
+
+def labels(html: str) -> list[str]:
+    """A change form's field labels and fieldset titles."""
+    found = re.findall(r"<label[^>]*>(.*?)</label>|<h2[^>]*>(.*?)</h2>", html, re.S)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", a or b)).strip().rstrip(":") for a, b in found]
+
+
+@pytest.mark.parametrize("language", ["es", "pt-br"])
+def test_change_forms_are_translated(owner_with_data, language):
+    """Every object page the owner can open (the first row of each list) and every add page."""
+    user = owner_with_data
+    same = SAME_IN_EVERY_LANGUAGE | SAME_IN[language]
+    english, local = Client(HTTP_ACCEPT_LANGUAGE="en"), Client(HTTP_ACCEPT_LANGUAGE=language)
+    english.force_login(user)
+    local.force_login(user)
+    left_in_english, pages = [], 0
+    for _app, models in menu(user, "en"):
+        for _name, changelist in models:
+            listing = english.get(changelist).content.decode()
+            first = re.search(r'<th class="field-[^"]*"><a href="([^"]+)"', listing)
+            for url in filter(None, [first and first.group(1), changelist + "add/"]):
+                en_page = english.get(url)
+                if en_page.status_code != 200:  # no add permission (read-only lists)
+                    continue
+                page = local.get(url)
+                assert page.status_code == 200, url
+                pages += 1
+                en_labels, local_labels = labels(en_page.content.decode()), labels(page.content.decode())
+                assert len(en_labels) == len(local_labels), url
+                left_in_english += [
+                    f"{url}: {c}"
+                    for c, e in zip(local_labels, en_labels, strict=True)
+                    if c == e and c not in same and WORDS.fullmatch(c) and c != user.store_memberships.get().store.name
+                ]
+    assert pages >= 10
+    assert left_in_english == [], "\n".join(left_in_english)
