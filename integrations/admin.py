@@ -264,7 +264,11 @@ def parameter_labels(keys) -> str:
 
 
 class TemplateRouteForm(forms.ModelForm):
-    event_type = forms.ChoiceField(choices=[(e, e) for e in whatsapp.ROUTABLE_EVENT_TYPES])
+    event_type = forms.ChoiceField(
+        label=_("Event"),
+        help_text=_("The event that triggers this template."),
+        choices=[(e, e) for e in whatsapp.ROUTABLE_EVENT_TYPES],
+    )
 
     class Meta:
         model = TemplateRoute

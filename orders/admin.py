@@ -85,7 +85,7 @@ class OrderItemInline(StoreScopedInlineMixin, admin.TabularInline):
         value = _reveal(item)
         return format_html("<code style='white-space:pre-wrap'>{}</code>", value) if value else "—"
 
-    @admin.display(description=_(""))
+    @admin.display(description="")
     def fulfil(self, item):
         if item.status == OrderItem.Status.PENDING and item.order.status == Order.Status.PROCESSING:
             url = reverse("admin:orders_order_fulfil", args=[item.order_id, item.pk])

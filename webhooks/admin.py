@@ -177,8 +177,17 @@ class DeliveryAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin)
     actions = None  # redelivering is a button on the delivery's page, with a confirmation
     object_actions = ("redeliver",)
     # The delivery view of API.md (without its own id), plus where it goes and what it redelivers.
-    fields = ("endpoint", *(f for f in DELIVERY_LIST_FIELDS if f != "id"), "redelivery_of")
+    # event_id is shown through event_ref: Django labels a foreign key's column name untranslated ("Event id").
+    fields = (
+        "endpoint",
+        *("event_ref" if f == "event_id" else f for f in DELIVERY_LIST_FIELDS if f != "id"),
+        "redelivery_of",
+    )
     readonly_fields = fields
+
+    @admin.display(description=_("Event ID"))
+    def event_ref(self, obj):
+        return obj.event_id
 
     @object_action(
         label=_("Redeliver"),

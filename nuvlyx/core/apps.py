@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
     name = "nuvlyx.core"
     label = "core"
-    verbose_name = "Stores"
+    verbose_name = _("Stores")
 
     def ready(self) -> None:
         from .crypto import register_encrypted_field

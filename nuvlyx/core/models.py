@@ -53,13 +53,14 @@ def validate_timezone(value: str) -> None:
 
 class Store(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
     currency = models.CharField(
+        _("currency"),
         max_length=3,
         default="COP",
-        validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code such as COP.")],
-        help_text="Base currency (ISO 4217) in which every amount of this store is expressed.",
+        validators=[RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as COP."))],
+        help_text=_("Base currency (ISO 4217) in which every amount of this store is expressed."),
     )
     country = models.CharField(
         _("country"),
@@ -75,11 +76,13 @@ class Store(models.Model):
         validators=[validate_timezone],
         help_text=_('IANA time zone: the admin shows dates and counts "today" in it.'),
     )
-    created_at = CreatedAtField()
-    updated_at = UpdatedAtField()
+    created_at = CreatedAtField(_("Created"))
+    updated_at = UpdatedAtField(_("Updated"))
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
 
     def __str__(self) -> str:
         return self.name
@@ -87,16 +90,20 @@ class Store(models.Model):
 
 class StoreMember(models.Model):
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        STAFF = "staff", "Staff"
+        OWNER = "owner", _("Owner")
+        STAFF = "staff", _("Staff")
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="store_memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.OWNER)
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="members", verbose_name=_("store"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="store_memberships", verbose_name=_("user")
+    )
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.OWNER)
     created_at = CreatedAtField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "user"], name="core_storemember_unique")]
+        verbose_name = _("store member")
+        verbose_name_plural = _("store members")
 
     def __str__(self) -> str:
         return f"{self.user} · {self.store} ({self.get_role_display()})"

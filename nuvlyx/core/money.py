@@ -8,6 +8,7 @@ from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
 from babel.numbers import format_currency, format_decimal, get_decimal_symbol, get_group_symbol
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop  # API rules: English in the API, translated in the panel
 
 TWO_PLACES = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999.99")  # largest amount accepted as input (API.md)
@@ -35,7 +36,7 @@ def parse_amount(value: object, *, allow_zero: bool = False, allow_negative: boo
     JSON numbers arrive as Decimal (the parser never makes floats) carrying their literal text.
     """
     if isinstance(value, bool) or value is None:
-        raise MoneyError('Must be a decimal string such as "10000.00".')
+        raise MoneyError(gettext_noop('Must be a decimal string such as "10000.00".'))
     if isinstance(value, int):
         literal = str(value)
     elif isinstance(value, Decimal):
@@ -43,27 +44,27 @@ def parse_amount(value: object, *, allow_zero: bool = False, allow_negative: boo
     elif isinstance(value, str):
         literal = value.strip()
         if literal != value or not literal:
-            raise MoneyError('Must be a decimal string such as "10000.00".')
+            raise MoneyError(gettext_noop('Must be a decimal string such as "10000.00".'))
     elif isinstance(value, float):
-        raise MoneyError('Must be a decimal string such as "10000.00"; floats are not accepted.')
+        raise MoneyError(gettext_noop('Must be a decimal string such as "10000.00"; floats are not accepted.'))
     else:
-        raise MoneyError('Must be a decimal string such as "10000.00".')
+        raise MoneyError(gettext_noop('Must be a decimal string such as "10000.00".'))
     if not _PLAIN_DECIMAL.match(literal):
-        raise MoneyError("Must be a plain decimal number (no exponent, NaN or Infinity).")
+        raise MoneyError(gettext_noop("Must be a plain decimal number (no exponent, NaN or Infinity)."))
     try:
         amount = Decimal(literal)
     except InvalidOperation:
-        raise MoneyError("Must be a plain decimal number.") from None
+        raise MoneyError(gettext_noop("Must be a plain decimal number.")) from None
     if not amount.is_finite():
-        raise MoneyError("Must be a finite number.")
+        raise MoneyError(gettext_noop("Must be a finite number."))
     if "." in literal and len(literal.split(".", 1)[1]) > 2:
-        raise MoneyError("At most 2 decimal places are allowed.")
+        raise MoneyError(gettext_noop("At most 2 decimal places are allowed."))
     if amount < 0 and not allow_negative:
-        raise MoneyError("Must not be negative.")
+        raise MoneyError(gettext_noop("Must not be negative."))
     if amount == 0 and not allow_zero:
-        raise MoneyError("Must be greater than zero.")
+        raise MoneyError(gettext_noop("Must be greater than zero."))
     if abs(amount) > MAX_AMOUNT:
-        raise MoneyError("Must not exceed 9999999999.99.")
+        raise MoneyError(gettext_noop("Must not exceed 9999999999.99."))
     return quantize(amount)
 
 

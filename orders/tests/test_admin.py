@@ -22,7 +22,7 @@ def owner(store):
 
     user = get_user_model().objects.create_user(username="owner@acme.test", password="pw", is_staff=True)
     StoreMember.objects.create(store=store, user=user)
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)
     return client
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from catalog.models import TierPrice
 from wallets.models import Wallet
@@ -23,11 +24,12 @@ def data(db):
 
 @pytest.fixture
 def owner_client(data):
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")  # English texts below (the panel's default is Spanish)
     client.force_login(data.owner)
     return client
 
 
+@translation.override("en")
 def test_every_object_has_a_human_title(data):
     for name, obj in [
         ("store", data.store),
