@@ -13,6 +13,7 @@ except where Django's own admin translation is meant to show (the language check
 
 from decimal import Decimal
 
+import pytest
 import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -73,7 +74,20 @@ def create_token(browser, go, store, name: str) -> str:
     return browser.find_element(By.ID, "nvl-secret").get_attribute("value")
 
 
-def test_owner_walk_in_spanish(browser, browser_server, owner, login, go, shot):
+def fits_the_window(browser) -> bool:
+    """Nothing makes the page wider than the 1366 px window (no column cut off, no sideways scroll)."""
+    return browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.fixture
+def in_bogota(browser):
+    """The owner's computer is in Colombia, like the store (the admin warns when the two differ)."""
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/Bogota"})
+    yield
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})
+
+
+def test_owner_walk_in_spanish(browser, browser_server, owner, in_bogota, login, go, shot):
     from catalog.models import License, PriceTier, Product, TierPrice
     from integrations.models import ApiToken
     from orders.models import Order
@@ -138,6 +152,7 @@ def test_owner_walk_in_spanish(browser, browser_server, owner, login, go, shot):
         fill(browser, f"variations-{row}-name", name)
         fill(browser, f"variations-{row}-price", price)
         fill(browser, f"variations-{row}-duration_days", days)
+    assert fits_the_window(browser), "the Variations inline is wider than the window"
     shot("product-two-variations", full_page=True)
     submit(browser)
     no_form_errors(browser)
