@@ -283,7 +283,7 @@ def live_server_proc(transactional_db, tmp_path):
     servers: list[LiveServer] = []
 
     def _start(workers: int = 2, threads: int = 8, app: str = "nuvlyx.wsgi:application", **env) -> LiveServer:
-        """`app`: the WSGI entry point; browser tests pass `nuvlyx.test_wsgi:application` (static files)."""
+        """`app`: the WSGI entry point (the production one unless a test needs another)."""
         port = free_port()
         log = open(tmp_path / f"gunicorn-{port}.log", "wb")
         proc = subprocess.Popen(

@@ -7,8 +7,8 @@
 
 One Chromium per test module (`browser_language`, module-scoped, picks its Accept-Language; "es"
 unless a module overrides the fixture); every test starts with no cookies on about:blank. The live
-server is the suite's gunicorn (`live_server_proc`) on the test database, one per test, serving
-`nuvlyx.test_wsgi` (the app plus Django's static-files handler, so the admin has its CSS and JS).
+server is the suite's gunicorn (`live_server_proc`) on the test database, one per test, serving the
+production app (WhiteNoise serves the admin's CSS and JS, as in production).
 A failing test leaves FAILED.png and FAILED.html beside its screenshots.
 """
 
@@ -46,8 +46,8 @@ def pytest_runtest_makereport(item, call):
 # --- the server and the owner -----------------------------------------------------------------
 @pytest.fixture
 def browser_server(live_server_proc):
-    """gunicorn on the test database, serving the admin's static files too (one worker is plenty)."""
-    return live_server_proc(workers=1, threads=4, app="nuvlyx.test_wsgi:application")
+    """gunicorn on the test database, the production app as it is (one worker is plenty)."""
+    return live_server_proc(workers=1, threads=4)
 
 
 @dataclass
