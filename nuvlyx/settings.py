@@ -207,6 +207,9 @@ else:
         "store_processed": False,
     }
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=CELERY_BROKER_URL)
+if CELERY_BROKER_URL.startswith("redis://"):
+    # kombu's Redis transport, with the worker-killing restore-on-disconnect failure worked around
+    CELERY_BROKER_TRANSPORT = "nuvlyx.broker:Transport"
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="nuvlyx")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
