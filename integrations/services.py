@@ -9,7 +9,7 @@ from nuvlyx.api.permissions import SCOPES
 from nuvlyx.core.models import Store
 from nuvlyx.core.timeutil import now
 
-from . import sql, tokens
+from . import sql, token_cache, tokens
 from .models import ApiToken
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -56,10 +56,23 @@ def api_token_create(
     return token, plaintext
 
 
+def token_changed(token: ApiToken) -> None:
+    """Every process drops its cached copy of this token: now (this process) and once committed."""
+    token_cache.publish(token.token_hash)
+    transaction.on_commit(lambda: token_cache.publish(token.token_hash))
+
+
+def store_changed(store_id) -> None:
+    """Every process drops its cached tokens of this store (they carry the store's name and currency)."""
+    token_cache.publish(f"store:{store_id}")
+    transaction.on_commit(lambda: token_cache.publish(f"store:{store_id}"))
+
+
 def api_token_revoke(*, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = now()
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=token.revoked_at)
+        token_changed(token)
     return token
 
 
@@ -82,7 +95,7 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     """The active token for a raw bearer value, or None. Bad checksums never reach the database."""
     if not tokens.is_well_formed(raw):
         return None
-    token = _token_by_hash(tokens.hash_token(raw))
+    token = token_cache.cache.get_or_load(tokens.hash_token(raw), _token_by_hash)
     if token is None or not token.is_active:
         return None
     current = now()

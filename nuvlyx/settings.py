@@ -192,6 +192,11 @@ WEBHOOK_DISABLE_AFTER_FAILING_DAYS = env.int("WEBHOOK_DISABLE_AFTER_FAILING_DAYS
 MOSEND_API_URL = env("MOSEND_API_URL", default="https://api.mosend.dev")
 MOSEND_RETRY_SCHEDULE = env.list("MOSEND_RETRY_SCHEDULE", cast=int, default=[5, 300, 1800, 7200, 18000, 36000, 36000])
 
+# Authenticated tokens are cached in each web process for at most this many seconds, and dropped on
+# every process within milliseconds when they change (Redis pub/sub; integrations/token_cache.py).
+# Needs REDIS_URL; 0 disables the cache.
+TOKEN_CACHE_SECONDS = env.float("TOKEN_CACHE_SECONDS", default=300.0)
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_DATA_DIR = VAR_DIR / "celery"
 if REDIS_URL:
