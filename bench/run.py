@@ -66,6 +66,18 @@ TARGETS = {
     "orders_list": 0.10,
     "orders_create": 0.15,
 }
+# Targets of issue 15: ratios to bare Django (bench/bare_django.py) under the same server.
+BARE_TARGETS = {
+    "floor": 0.45,
+    "price": 0.30,
+    "order_detail": 0.30,
+    "products": 0.12,
+    "products_304": 0.40,
+    "orders_list": 0.06,
+}
+PGBENCH_RATIO_TARGET_15 = 0.60
+IDEMPOTENCY_RATIO_TARGET = 0.90
+IMPORT_TARGET_15_PER_S = 25_000
 P99_TARGET_MS = {"price": 50, "order_detail": 50, "orders_create": 150}
 PGBENCH_RATIO_TARGET = 0.30
 IMPORT_TARGET_PER_S = 20_000
@@ -295,7 +307,11 @@ class Server:
         return children(self.proc.pid)
 
 
-def start_gunicorn(worker_class: str, workers: int, threads: int) -> Server:
+BARE_APP = ["--pythonpath", str(BENCH_DIR), "bare_django:application"]
+
+
+def start_gunicorn(worker_class: str, workers: int, threads: int, app: list[str] | None = None) -> Server:
+    """The product (or `app`, e.g. BARE_APP) under one gunicorn configuration."""
     port = free_port()
     cmd = [
         PY,
@@ -303,7 +319,7 @@ def start_gunicorn(worker_class: str, workers: int, threads: int) -> Server:
         "gunicorn",
         "-c",
         "nuvlyx/gunicorn_conf.py",
-        "nuvlyx.wsgi:application",
+        *(app or ["nuvlyx.wsgi:application"]),
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -977,10 +993,50 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("PASS" if ok else "**FAIL**")
 
 
+def _issue15_targets(ctx: dict, sc: dict, bare: float | None) -> list[str]:
+    """Issue 15's targets: ratios to bare Django, POST /orders against pgbench, the key's cost."""
+    out = ["## Targets (issue 15: against bare Django under the same server)", ""]
+    out += ["| target | measured | result |", "|---|---|---|"]
+    for key, target in BARE_TARGETS.items():
+        s = sc.get(key)
+        r = s.result["ok_rps"] / bare if bare and s is not None and s.result else None
+        title = s.title if s is not None else key
+        out.append(
+            f"| {title} ≥ {target} × bare | {'-' if r is None else f'{r:.2f} × bare'} | "
+            f"{verdict(None if r is None else r >= target)} |"
+        )
+    pg, oc = ctx["pgbench"], sc.get("orders_create")
+    oc = oc.result if oc is not None else None
+    if oc and pg.get("tps"):
+        pr = oc["ok_rps"] / pg["tps"]
+        out.append(
+            f"| POST /orders ≥ {PGBENCH_RATIO_TARGET_15:.0%} of pgbench (same SQL, same concurrency) | {pr:.0%} "
+            f"({oc['ok_rps']:.0f} vs {pg['tps']:.0f} tps) | {verdict(pr >= PGBENCH_RATIO_TARGET_15)} |"
+        )
+    idem = sc.get("orders_create_idem")
+    idem = idem.result if idem is not None else None
+    if oc and idem and oc["ok_rps"]:
+        ir = idem["ok_rps"] / oc["ok_rps"]
+        out.append(
+            f"| POST /orders with an Idempotency-Key ≥ {IDEMPOTENCY_RATIO_TARGET:.0%} of without | {ir:.0%} "
+            f"({idem['ok_rps']:.0f} vs {oc['ok_rps']:.0f}/s) | {verdict(ir >= IDEMPOTENCY_RATIO_TARGET)} |"
+        )
+    imp = ctx["import"]
+    if imp.get("rate") is not None:
+        out.append(
+            f"| import_licenses ≥ {IMPORT_TARGET_15_PER_S:,}/s ({imp['lines']:,} lines) | {imp['rate']:,.0f}/s "
+            f"| {verdict(imp['rate'] >= IMPORT_TARGET_15_PER_S)} |"
+        )
+    out.append("")
+    return out
+
+
 def render(ctx: dict) -> str:
     m = ctx["machine"]
     sc: dict[str, Scenario] = ctx["scenarios"]
     floor = sc["floor"].result["ok_rps"] if sc["floor"].result else None
+    bare_sc: Scenario | None = ctx.get("bare")
+    bare = bare_sc.result["ok_rps"] if bare_sc is not None and bare_sc.result else None
     lines = []
     mode = "SMOKE (tiny data, numbers meaningless)" if ctx["smoke"] else "full"
     lines.append(f"# Nuvlyx benchmark — {ctx['date']} ({mode})")
@@ -995,6 +1051,10 @@ def render(ctx: dict) -> str:
     )
     lines.append(f"- web: gunicorn `nuvlyx.wsgi:application`, {ctx['server_label']}, DEBUG=false, CONN_MAX_AGE=60")
     lines.append(
+        f"- bare Django (the ceiling): `bench/bare_django.py` under the same gunicorn configuration "
+        f"({ctx['server_label']}): {f'{bare:.0f} req/s' if bare else 'not measured'}"
+    )
+    lines.append(
         f"- load: {ctx['loadgen_label']}; {ctx['warmup']:g} s warm-up + {ctx['duration']:g} s measured per "
         f"scenario, {ctx['connections']} concurrent connections"
     )
@@ -1008,14 +1068,18 @@ def render(ctx: dict) -> str:
     lines.append("")
     lines.append("## Scenarios")
     lines.append("")
-    lines.append("| scenario | ok/s | × floor | p50 ms | p95 ms | p99 ms | ok | expected 400 | errors | other CPU |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for s in sc.values():
+    lines.append(
+        "| scenario | ok/s | × bare | × floor | p50 ms | p95 ms | p99 ms | ok | expected 400 | errors | other CPU |"
+    )
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = list(sc.values()) + ([bare_sc] if bare_sc is not None else [])
+    for s in rows:
         if s.result is None:
-            lines.append(f"| {s.title} | {s.skipped or 'not run'} | | | | | | | | |")
+            lines.append(f"| {s.title} | {s.skipped or 'not run'} | | | | | | | | | |")
             continue
         r = s.result
-        ratio = f"{r['ok_rps'] / floor:.2f}" if floor else "-"
+        ratio = f"{r['ok_rps'] / floor:.2f}" if floor and s is not bare_sc else "-"
+        ratio_bare = f"{r['ok_rps'] / bare:.2f}" if bare else "-"
         exp = str(r["expected_400"]) if s.expected_400 else "-"
         if s.expected_400 and r["expected_400"]:
             exp += f" ({r['c400_stock']} out_of_stock, {r['c400_balance']} insufficient_balance)"
@@ -1034,19 +1098,22 @@ def render(ctx: dict) -> str:
                 parts.append(f"{r['c2xx']}×200 instead of 304")
             err = f"**{r['errors']}** ({', '.join(parts)})"
         lines.append(
-            f"| {s.title} | {r['ok_rps']:.0f} | {ratio} | {fmt_ms(r['p50'])} | {fmt_ms(r['p95'])} | "
+            f"| {s.title} | {r['ok_rps']:.0f} | {ratio_bare} | {ratio} | {fmt_ms(r['p50'])} | {fmt_ms(r['p95'])} | "
             f"{fmt_ms(r['p99'])} | {r['ok']} | {exp} | {err} | {fmt_pct(r.get('foreign_cpu'))} |"
         )
     lines.append("")
     lines.append(
-        "ok/s counts only the expected status (200, 201, or 304 for the revalidation); the ratio is "
-        "ok/s ÷ the floor's ok/s. Expected 400s (stock or balance running out) are counted apart, "
+        "ok/s counts only the expected status (200, 201, or 304 for the revalidation); × bare is "
+        "ok/s ÷ bare Django's ok/s under the same server (issue 15), × floor is ok/s ÷ GET /me's (issue 8). "
+        "Expected 400s (stock or balance running out) are counted apart, "
         "never as errors; every other non-2xx and every socket error is an error. "
         "other CPU = share of the machine's CPU used during the scenario by processes outside the benchmark "
         "(neither gunicorn, Celery, PostgreSQL nor the load generator): above a few % the numbers are "
         "depressed by other work on the box."
     )
     lines.append("")
+
+    lines.extend(_issue15_targets(ctx, sc, bare))
 
     # Targets
     lines.append("## Targets (issue 8)")
@@ -1332,6 +1399,15 @@ def main(argv=None) -> int:
             server_label = server.label
         finally:
             stop(server.proc)
+        # The stack's ceiling, same gunicorn configuration (bench/bare_django.py).
+        bare_server = start_gunicorn(*config, app=BARE_APP)
+        try:
+            bare = Scenario(
+                "bare", "bare Django: constant JSON, no database", write_requests("bare", [("GET", "/", None)])
+            )
+            run_scenario(loadgen, bare_server, bare, warmup, duration, CpuMeter([bare_server.proc.pid, celery.pid]))
+        finally:
+            stop(bare_server.proc)
         # Let the worker drain the fan-out of the orders just placed (bounded wait).
         time.sleep(0.5 if smoke else 2.0)
     finally:
@@ -1358,6 +1434,7 @@ def main(argv=None) -> int:
         "smoke": smoke,
         "machine": machine_info(),
         "scenarios": scenarios,
+        "bare": bare,
         "server_label": server_label,
         "loadgen_label": loadgen_label,
         "warmup": warmup,
