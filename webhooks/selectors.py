@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from nuvlyx.api.errors import NotFound
+from nuvlyx.core.errors import NotFound
 from nuvlyx.core.models import Store
 from nuvlyx.core.sql import sql_exists
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from nuvlyx.core import crypto
+from nuvlyx.core.errors import DomainError
 from nuvlyx.core.events import EVENT_TYPES, emit
 from nuvlyx.core.models import Event, Store
 from nuvlyx.core.timeutil import format_datetime, now
@@ -27,13 +28,14 @@ WILDCARD = "*"
 TEST_EVENT = "webhook.test"
 
 
-class WebhookError(ValueError):
-    """A refused write; `field` names the input at fault (for a 422), None for a state conflict (409)."""
+class WebhookError(DomainError):
+    """A refused write: `field` names the input at fault (422 validation_error), None a state conflict (409)."""
 
     def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+        if field is None:
+            super().__init__(message, status=409, code="conflict")
+        else:
+            super().__init__(message, status=422, code="validation_error", field=field)
 
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -80,9 +82,6 @@ def endpoint_create(
 
 def endpoint_secret(endpoint: WebhookEndpoint) -> str:
     return crypto.decrypt(endpoint.secret_encrypted)
-
-
-_UNSET = object()
 
 
 @transaction.atomic

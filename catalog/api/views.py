@@ -4,8 +4,8 @@ from django.http import HttpResponse
 from django.utils.http import http_date
 from rest_framework.response import Response
 
-from nuvlyx.api.errors import ApiError
 from nuvlyx.api.views import StoreScopedViewSet
+from nuvlyx.core.errors import DomainError
 from wallets.selectors import customer_resolve
 
 from .. import selectors, services
@@ -105,7 +105,7 @@ class ProductViewSet(StoreScopedViewSet):
             customer = customer_resolve(
                 store=self.store, customer_id=customer_id, customer_phone=customer_phone, required=False
             )
-        except ApiError:
+        except DomainError:
             selectors.product_get(store=self.store, product_id=pk)
             raise
         return Response(selectors.product_price_quote_by_id(store=self.store, product_id=pk, customer=customer))
