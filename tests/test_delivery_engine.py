@@ -18,14 +18,10 @@ from nuvlyx.core.events import emit
 from nuvlyx.core.timeutil import now
 from webhooks import services
 from webhooks.models import Attempt, WebhookEndpoint
-from webhooks.tests.receiver import Receiver, Reply
+from webhooks.tests import conftest as webhook_fixtures
+from webhooks.tests.receiver import Reply
 
-
-@pytest.fixture
-def receiver():
-    server = Receiver().start()
-    yield server
-    server.stop()
+receiver = webhook_fixtures.receiver  # the real local HTTP receiver of the webhook tests
 
 
 @pytest.fixture
