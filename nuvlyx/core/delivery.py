@@ -127,7 +127,13 @@ class NotSent:
 
 
 class Channel:
-    """One outbound channel. Subclasses set the class attributes and implement `send`."""
+    """One outbound channel. Subclasses set the class attributes and implement `send`.
+
+    The model's rows have `status`, `attempts`, `next_attempt_at`, `response_status`, `updated_at`
+    and the three columns named below (lease, error, sent-at). `send` returns a `Sent` (an attempt
+    was made) or a `NotSent` (a final state without an attempt, e.g. a channel switched off, or a
+    send that is only recorded, never made).
+    """
 
     name: ClassVar[str]
     noun: ClassVar[str]  # for log lines: "webhook delivery", "whatsapp message"
