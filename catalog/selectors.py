@@ -18,8 +18,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum, TextField
 from django.db.models.functions import Cast
 
-from nuvlyx.api.errors import NotFound
-from nuvlyx.api.renderers import dumps
+from nuvlyx.core.errors import NotFound
+from nuvlyx.core.jsonenc import dumps
 from nuvlyx.core.money import format_amount
 from nuvlyx.core.timeutil import format_datetime
 

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model, ProtectedError
 from django.utils.text import slugify
 
-from nuvlyx.api.errors import Conflict, ValidationFailed
+from nuvlyx.core.errors import Conflict, ValidationFailed
 from nuvlyx.core.events import emit
 from nuvlyx.core.models import Store
 

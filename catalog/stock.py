@@ -16,8 +16,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from psycopg.errors import UniqueViolation
 
-from nuvlyx.api.errors import ApiError
 from nuvlyx.core.crypto import encrypt_many, keyed_hash, keyed_hasher
+from nuvlyx.core.errors import OutOfStock
 from nuvlyx.core.events import emit
 from nuvlyx.core.timeutil import now
 
@@ -27,11 +27,6 @@ from .models import License, Variation
 UPLOAD_BATCH_SIZE = 1000
 MAX_CREDENTIALS_LENGTH = 4096
 HASH_PURPOSE = "license"
-
-
-class OutOfStock(ApiError):
-    status_code = 400
-    code = "out_of_stock"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from nuvlyx.api.permissions import SCOPES
 from nuvlyx.core.admin import (
     ReadOnlyAdminMixin,
     SecretShownOnceMixin,
@@ -18,6 +17,7 @@ from nuvlyx.core.admin import (
     user_store_ids,
 )
 from nuvlyx.core.models import Store
+from nuvlyx.core.scopes import SCOPES
 
 from . import whatsapp
 from .models import ApiToken, MessageLog, MosendConnection, TemplateRoute

@@ -7,4 +7,13 @@ class IntegrationsConfig(AppConfig):
     verbose_name = _("Settings")
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (registers the WhatsApp event consumer, if any)
+        from nuvlyx.core.crypto import register_encrypted_field
+        from nuvlyx.core.delivery import register_channel
+        from nuvlyx.core.events import register_event_handler
+
+        from . import signals  # noqa: F401  (the token cache's invalidations)
+        from .whatsapp import CHANNEL, handle_event, store_wants
+
+        register_encrypted_field("integrations.MosendConnection", "api_key_encrypted")
+        register_event_handler("whatsapp", handle_event, wants=store_wants)
+        register_channel(CHANNEL)

@@ -30,8 +30,9 @@ Check the connection (the admin's "Test connection")::
     GET {base_url}/v1/account
     → 200 {"name": "<organisation>", ...}
 
-Outcome rules (API.md §4, the webhook retry rules): 2xx = sent; 5xx, 429 (Retry-After honoured),
-timeouts and connection errors = retryable; any other status = failed, not retried.
+Outcome: 2xx = sent; anything else comes back as an error result with its status (None when no
+answer arrived) and the Retry-After of a 429/503. Which failures are retried is decided by the one
+rule of the delivery engine (nuvlyx/core/delivery.py), the same as for webhooks.
 Timeout: 10 s. Base URL: settings.MOSEND_API_URL (default https://api.mosend.dev).
 
 Nothing here logs or returns the API key; error texts never include request bodies.
@@ -41,11 +42,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+
+from nuvlyx.core.delivery import parse_retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,6 @@ class MosendResult:
     status: int | None = None  # HTTP status, None when no response arrived
     message_id: str = ""
     error: str = ""
-    retryable: bool = False
     retry_after: float | None = None  # seconds, from a 429/503 Retry-After header
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -71,24 +71,6 @@ def _headers(api_key: str) -> dict[str, str]:
 
 def _url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + path
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP-date); None when absent/unparseable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _json(response: requests.Response) -> dict[str, Any]:
@@ -112,13 +94,11 @@ def _result(response: requests.Response) -> MosendResult:
             first = body["messages"][0]
             message_id = first.get("id", "") if isinstance(first, dict) else ""
         return MosendResult(ok=True, status=status, message_id=str(message_id), data=body)
-    retryable = status >= 500 or status == 429
     retry_after = parse_retry_after(response.headers.get("Retry-After")) if status in (429, 503) else None
     return MosendResult(
         ok=False,
         status=status,
         error=f"Mosend answered HTTP {status}: {_excerpt(response)}".strip(),
-        retryable=retryable,
         retry_after=retry_after,
         data=body,
     )
@@ -130,11 +110,11 @@ def _request(method: str, url: str, *, api_key: str, json: dict | None = None) -
             method, url, headers=_headers(api_key), json=json, timeout=TIMEOUT_SECONDS, allow_redirects=False
         )
     except requests.Timeout:
-        return MosendResult(ok=False, error=f"timed out after {TIMEOUT_SECONDS}s", retryable=True)
+        return MosendResult(ok=False, error=f"timed out after {TIMEOUT_SECONDS}s")
     except requests.ConnectionError as exc:
-        return MosendResult(ok=False, error=f"connection error: {type(exc).__name__}", retryable=True)
+        return MosendResult(ok=False, error=f"connection error: {type(exc).__name__}")
     except requests.RequestException as exc:
-        return MosendResult(ok=False, error=f"request error: {type(exc).__name__}", retryable=False)
+        return MosendResult(ok=False, error=f"request error: {type(exc).__name__}")
     logger.info("mosend %s %s -> %s", method, url, response.status_code)
     return _result(response)
 

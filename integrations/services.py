@@ -5,8 +5,9 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 
-from nuvlyx.api.permissions import SCOPES
+from nuvlyx.core.errors import DomainError
 from nuvlyx.core.models import Store
+from nuvlyx.core.scopes import SCOPES
 from nuvlyx.core.timeutil import now
 
 from . import sql, token_cache, tokens
@@ -15,8 +16,14 @@ from .models import ApiToken
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-class TokenError(ValueError):
-    pass
+class TokenError(DomainError):
+    """A refused token: `field` names the input at fault (422 validation_error)."""
+
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, message: str, *, field: str = "scopes"):
+        super().__init__(message, field=field)
 
 
 def validate_scopes(scopes: list[str]) -> list[str]:
@@ -41,7 +48,7 @@ def api_token_create(
     """Create a token; returns (row, plaintext). Only the hash is stored."""
     scopes = validate_scopes(scopes)
     if not name.strip():
-        raise TokenError("a token needs a name")
+        raise TokenError("a token needs a name", field="name")
     plaintext = tokens.generate()
     token = ApiToken.objects.create(
         store=store,

@@ -1,22 +1,18 @@
-"""Event consumers of this app are registered here (see nuvlyx.core.events). Imported by apps.ready()."""
+"""Model signals of this app. Imported by IntegrationsConfig.ready().
+
+Cached tokens (integrations/token_cache.py) are dropped on every process when a token or its store
+changes through the ORM: scopes, rate limit, expiry, revocation from the admin, deletion.
+"""
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from nuvlyx.core.crypto import register_encrypted_field
-from nuvlyx.core.events import register_event_handler
 from nuvlyx.core.models import Store
 
 from .models import ApiToken
 from .services import store_changed, token_changed
-from .whatsapp import handle_event, store_wants
-
-register_event_handler("whatsapp", handle_event, wants=store_wants)
-register_encrypted_field("integrations.MosendConnection", "api_key_encrypted")
 
 
-# Cached tokens (integrations/token_cache.py) are dropped on every process when a token or its store
-# changes through the ORM: scopes, rate limit, expiry, revocation from the admin, deletion.
 @receiver([post_save, post_delete], sender=ApiToken, dispatch_uid="token-cache-token")
 def _token_saved(sender, instance: ApiToken, created: bool = False, **kwargs) -> None:
     if not created:

@@ -1,11 +1,11 @@
 """WhatsApp through the owner's Mosend account: routing, parameter extraction, sending.
 
-- `handle_event(event)` is the event consumer (registered in integrations/signals.py). For a
+- `handle_event(event)` is the event consumer (registered in IntegrationsConfig.ready()). For a
   routed event it writes one MessageLog per (event, route) and enqueues
   `integrations.send_whatsapp(message_id)` on commit. It runs in the worker's event fan-out,
   never in the request that placed the order.
-- `message_send(message_id=)` is what the task runs: lease, render, call Mosend, record.
-- `messages_sweep()` re-enqueues PENDING messages that are due (broker down, worker died).
+- `WhatsAppChannel` plugs the messages into the outbound delivery engine (nuvlyx/core/delivery.py:
+  lease, retry rule and schedule, sweeper): it renders the parameters and calls Mosend.
 
 Parameter values are computed at send time from the event payload and never stored.
 See docs/whatsapp.md.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import random
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -24,11 +23,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy
 
-from nuvlyx.core import crypto
+from nuvlyx.core import crypto, delivery
 from nuvlyx.core.events import EVENT_TYPES
 from nuvlyx.core.models import Event, Store
 from nuvlyx.core.sql import sql_exists
@@ -54,9 +52,7 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
 MAX_PARAMETERS = 10
 LIST_SEPARATOR = ", "
 LEASE = timedelta(seconds=60)  # > the 10 s Mosend timeout + bookkeeping
-DUE_SLACK = timedelta(seconds=2)  # a retry task may arrive a little before next_attempt_at
 SWEEP_GRACE = timedelta(seconds=30)  # leave fresh messages to their own task
-COUNTDOWN_LIMIT = 900  # longer waits are left to the sweeper (no long ETA tasks in the broker)
 
 SKIP_NO_PHONE = "customer has no linked phone"
 SKIP_DISABLED = "connection disabled"
@@ -320,27 +316,7 @@ def handle_event(event: Event) -> MessageLog | None:
     return message
 
 
-def enqueue_send(message_id, countdown: float | None = None) -> None:
-    from .tasks import send_whatsapp
-
-    try:
-        send_whatsapp.apply_async(args=[str(message_id)], countdown=countdown)
-    except Exception:  # broker down: the sweeper re-enqueues due messages
-        logger.warning("could not enqueue whatsapp message %s; the sweeper will retry", message_id)
-
-
-# --- sending ----------------------------------------------------------------------------------
-def retry_delay(attempts: int, retry_after: float | None = None) -> float | None:
-    """Seconds before the next attempt after `attempts` failed ones, or None when out of attempts."""
-    schedule = list(settings.MOSEND_RETRY_SCHEDULE)
-    if attempts > len(schedule):
-        return None
-    delay = float(schedule[attempts - 1]) * random.uniform(1.0, 1.2)  # jitter
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, 24 * 3600.0))
-    return delay
-
-
+# --- sending: the WhatsApp channel of the outbound engine (nuvlyx/core/delivery.py) ---------------
 def _scrub(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         if secret and len(secret) >= 3:
@@ -348,134 +324,74 @@ def _scrub(text: str, secrets: list[str]) -> str:
     return text[:1000]
 
 
-def _claim(message_id) -> datetime | None:
-    """Lease the message for one attempt; None when it is not ours to send (done, leased, not due)."""
-    current = now()
-    lease = current + LEASE
-    claimed = (
-        MessageLog.objects.filter(pk=message_id, status=MessageLog.Status.PENDING)
-        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=current))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=current + DUE_SLACK))
-        .update(leased_until=lease, attempts=F("attempts") + 1, updated_at=current)
-    )
-    return lease if claimed else None
+class WhatsAppChannel(delivery.Channel):
+    """WhatsApp plugs into the engine with its transport (Mosend) and its payload (template parameters)."""
+
+    name = "whatsapp"
+    noun = "whatsapp message"
+    model = MessageLog
+    schedule_setting = "MOSEND_RETRY_SCHEDULE"
+    task = "integrations.tasks.send_whatsapp"
+    success_status = MessageLog.Status.SENT
+    lease_field = "leased_until"
+    error_field = "reason"
+    error_max_length = 1000
+    sent_at_field = "sent_at"
+    sweep_grace = SWEEP_GRACE
+
+    def lease_seconds(self) -> float:
+        return LEASE.total_seconds()
+
+    def load(self, pk) -> MessageLog | None:
+        return MessageLog.objects.select_related("store", "event").filter(pk=pk).first()
+
+    def send(self, message: MessageLog) -> delivery.Sent | delivery.NotSent:
+        connection = MosendConnection.objects.for_store(message.store_id).first()
+        if connection is None or not connection.enabled:
+            reason = SKIP_NO_CONNECTION if connection is None else SKIP_DISABLED
+            return delivery.NotSent(MessageLog.Status.SKIPPED, reason, "skipped")
+        if message.event is None:
+            return delivery.NotSent(MessageLog.Status.FAILED, "the event no longer exists", "event_gone")
+        try:
+            api_key = connection_api_key(connection)
+        except crypto.DecryptionError:
+            error = "the stored Mosend API key could not be decrypted; enter it again"
+            return delivery.Sent(None, error, permanent=True)
+
+        data = (message.event.payload or {}).get("data") or {}
+        keys = list(message.parameter_keys)
+        parameters = extract_parameters(
+            keys=keys, event_type=message.event_type, data=data, store_name=message.store.name
+        )
+        secrets = [api_key] + [value for key, value in zip(keys, parameters, strict=True) if key in SECRET_PARAMETERS]
+        result = mosend.send_template(
+            base_url=settings.MOSEND_API_URL,
+            api_key=api_key,
+            sender=connection.sender,
+            to=message.phone,
+            template=message.template_name,
+            language=message.language,
+            parameters=parameters,
+        )
+        if result.ok:
+            return delivery.Sent(result.status, columns={"mosend_message_id": result.message_id[:128]})
+        error = _scrub(result.error or f"HTTP {result.status}", secrets)
+        return delivery.Sent(result.status, error, retry_after=result.retry_after)
+
+    def gave_up(self, error: str, attempts: int) -> str:
+        return f"gave up after {attempts} attempts: {error}"
 
 
-def _finish(message_id, lease: datetime, **fields) -> bool:
-    fields.setdefault("leased_until", None)
-    fields["updated_at"] = now()
-    return bool(MessageLog.objects.filter(pk=message_id, leased_until=lease).update(**fields))
+CHANNEL = WhatsAppChannel()  # registered with the engine in IntegrationsConfig.ready()
+
+
+def enqueue_send(message_id, countdown: float | None = None) -> None:
+    delivery.enqueue(CHANNEL, message_id, countdown=countdown)
 
 
 def message_send(*, message_id) -> str:
-    """One attempt at sending a PENDING message. Returns its status afterwards (or "not-claimed")."""
-    lease = _claim(message_id)
-    if lease is None:
-        return "not-claimed"
-    message = MessageLog.objects.select_related("store", "event").get(pk=message_id)
-    connection = MosendConnection.objects.for_store(message.store_id).first()
-    if connection is None or not connection.enabled:
-        reason = SKIP_NO_CONNECTION if connection is None else SKIP_DISABLED
-        _finish(
-            message_id,
-            lease,
-            status=MessageLog.Status.SKIPPED,
-            reason=reason,
-            attempts=F("attempts") - 1,
-            next_attempt_at=None,
-        )
-        return MessageLog.Status.SKIPPED
-    if message.event is None:
-        _finish(
-            message_id,
-            lease,
-            status=MessageLog.Status.FAILED,
-            reason="the event no longer exists",
-            next_attempt_at=None,
-        )
-        return MessageLog.Status.FAILED
-    try:
-        api_key = connection_api_key(connection)
-    except crypto.DecryptionError:
-        _finish(
-            message_id,
-            lease,
-            status=MessageLog.Status.FAILED,
-            next_attempt_at=None,
-            reason="the stored Mosend API key could not be decrypted; enter it again",
-        )
-        return MessageLog.Status.FAILED
-
-    data = (message.event.payload or {}).get("data") or {}
-    keys = list(message.parameter_keys)
-    parameters = extract_parameters(keys=keys, event_type=message.event_type, data=data, store_name=message.store.name)
-    secrets = [api_key] + [value for key, value in zip(keys, parameters, strict=True) if key in SECRET_PARAMETERS]
-
-    result = mosend.send_template(
-        base_url=settings.MOSEND_API_URL,
-        api_key=api_key,
-        sender=connection.sender,
-        to=message.phone,
-        template=message.template_name,
-        language=message.language,
-        parameters=parameters,
-    )
-    attempts = message.attempts
-    if result.ok:
-        _finish(
-            message_id,
-            lease,
-            status=MessageLog.Status.SENT,
-            reason="",
-            response_status=result.status,
-            mosend_message_id=result.message_id[:128],
-            sent_at=now(),
-            next_attempt_at=None,
-        )
-        logger.info("whatsapp message %s sent (attempt %s, mosend id %s)", message_id, attempts, result.message_id)
-        return MessageLog.Status.SENT
-
-    error = _scrub(result.error, secrets)
-    delay = retry_delay(attempts, result.retry_after) if result.retryable else None
-    if delay is None:
-        reason = error if not result.retryable else f"gave up after {attempts} attempts: {error}"
-        _finish(
-            message_id,
-            lease,
-            status=MessageLog.Status.FAILED,
-            reason=reason,
-            response_status=result.status,
-            next_attempt_at=None,
-        )
-        logger.warning("whatsapp message %s failed (attempt %s, status %s)", message_id, attempts, result.status)
-        return MessageLog.Status.FAILED
-
-    next_at = now() + timedelta(seconds=delay)
-    _finish(message_id, lease, reason=error, response_status=result.status, next_attempt_at=next_at)
-    logger.info(
-        "whatsapp message %s attempt %s failed (status %s); retrying in %.1fs",
-        message_id,
-        attempts,
-        result.status,
-        delay,
-    )
-    if delay <= COUNTDOWN_LIMIT:
-        transaction.on_commit(lambda: enqueue_send(message_id, countdown=delay))
-    return MessageLog.Status.PENDING
-
-
-def messages_sweep(limit: int = 500) -> int:
-    """Re-enqueue PENDING messages that are due and not leased (their task was lost or is far off)."""
-    current = now()
-    ids = list(
-        MessageLog.objects.filter(status=MessageLog.Status.PENDING, next_attempt_at__lte=current - SWEEP_GRACE)
-        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=current))
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for message_id in ids:
-        enqueue_send(message_id)
-    return len(ids)
+    """One attempt at sending a PENDING message (the `integrations.send_whatsapp` task)."""
+    return delivery.attempt(CHANNEL, message_id)
 
 
 def store_wants(store_id, event_types: list[str]) -> bool:

@@ -231,6 +231,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # 100 tries (Celery's default), so they recover on their own when Redis is back.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# An event whose consumers keep failing is given up (dead, listed in the admin) after this many dispatches.
+EVENT_DISPATCH_MAX_ATTEMPTS = env.int("EVENT_DISPATCH_MAX_ATTEMPTS", default=10)
 # How often beat runs the sweepers (tests shorten it to see recovery after a broker outage).
 SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {

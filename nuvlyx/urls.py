@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from nuvlyx.api.middleware import json_error
+from nuvlyx.api.middleware import json_error, json_response
 from nuvlyx.core.l10n import set_admin_language
 
 urlpatterns = [
@@ -23,9 +23,9 @@ def handler404(request, exception=None):
 
 def handler500(request):
     if request.path.startswith("/api/"):
-        from nuvlyx.api.middleware import current_request_id
+        from nuvlyx.api.errors import internal_error_body
 
-        return json_error(500, "Internal server error", "internal_error", requestId=current_request_id())
+        return json_response(internal_error_body(), 500)
     from django.views.defaults import server_error
 
     return server_error(request)

@@ -19,7 +19,6 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import License, Variation
 from catalog.stock import MAX_CREDENTIALS_LENGTH, UPLOAD_BATCH_SIZE, license_upload
-from nuvlyx.api.errors import ApiError
 from nuvlyx.core.admin import (
     ObjectActionRefused,
     OptionalReasonForm,
@@ -30,6 +29,7 @@ from nuvlyx.core.admin import (
     user_store_ids,
 )
 from nuvlyx.core.crypto import DecryptionError, decrypt
+from nuvlyx.core.errors import DomainError
 from nuvlyx.core.money import money_display
 
 from .models import Order, OrderItem
@@ -125,7 +125,7 @@ def _give_back(service, request, order, data, done: str) -> str:
     """Refund or cancel through the API's service, with the owner's reason on the ledger entry."""
     try:
         result = service(store=order.store, order_id=order.pk, actor_user=request.user, reason=data.get("reason", ""))
-    except ApiError as exc:
+    except DomainError as exc:
         raise ObjectActionRefused(exc.message) from None
     return done % {"order": order.order_number, "amount": money_display(result.refunded_amount, order.store)}
 
@@ -221,7 +221,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                     credentials=form.cleaned_data["credentials"],
                     note=form.cleaned_data["note"],
                 )
-            except ApiError as exc:
+            except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
                 self.message_user(request, _("%(sku)s delivered.") % {"sku": item.sku}, messages.SUCCESS)

@@ -17,8 +17,8 @@ from django.db import connection, transaction
 from catalog.models import Product, Variation
 from catalog.pricing import quote_variation
 from catalog.stock import expiry_for, license_take
-from nuvlyx.api.errors import ApiError, Conflict
 from nuvlyx.core.crypto import encrypt
+from nuvlyx.core.errors import Conflict, DomainError, ProductUnavailable
 from nuvlyx.core.events import emit, emit_many
 from nuvlyx.core.sql import bulk_insert
 from nuvlyx.core.timeutil import format_datetime, now
@@ -30,11 +30,6 @@ from .models import Order, OrderItem
 from .selectors import order_detail_data, order_get
 
 MAX_ITEMS = 20
-
-
-class ProductUnavailable(ApiError):
-    status_code = 400
-    code = "product_unavailable"
 
 
 @dataclass(frozen=True)
@@ -140,7 +135,7 @@ def order_place(
     counter and inserts the order, and only the two event rows follow it before the commit.
     """
     if not 1 <= len(items) <= MAX_ITEMS:
-        raise ApiError(
+        raise DomainError(
             f"An order has between 1 and {MAX_ITEMS} items",
             status=422,
             code="validation_error",
@@ -152,7 +147,7 @@ def order_place(
     variations, tier_prices = _variations_with_tier_prices(store=store, variation_ids=wanted, tier_id=customer.tier_id)
     for index, variation_id in enumerate(items):
         if variation_id not in variations:
-            raise ApiError(
+            raise DomainError(
                 f"items[{index}].variationId: no variation {variation_id} in this store",
                 status=400,
                 code="bad_request",
@@ -249,7 +244,7 @@ def _lock_order(*, store, order_id) -> Order:
         Order.objects.for_store(store).select_for_update(of=("self",)).select_related("customer").filter(pk=order_id)
     ).first()
     if order is None:
-        raise ApiError("Order not found", status=404, code="not_found")
+        raise DomainError("Order not found", status=404, code="not_found")
     return order
 
 
@@ -327,7 +322,7 @@ def order_fulfil_item(*, store, item_id: UUID, credentials: str = "", note: str 
     credentials = credentials or ""
     note = (note or "").strip()
     if not credentials.strip() and not note:
-        raise ApiError(
+        raise DomainError(
             "Enter the credentials or a note",
             status=422,
             code="validation_error",
@@ -335,7 +330,7 @@ def order_fulfil_item(*, store, item_id: UUID, credentials: str = "", note: str 
         )
     item = OrderItem.objects.for_store(store).select_related("variation").filter(pk=item_id).first()
     if item is None:
-        raise ApiError("Order item not found", status=404, code="not_found")
+        raise DomainError("Order item not found", status=404, code="not_found")
     order = _lock_order(store=store, order_id=item.order_id)
     item = OrderItem.objects.select_for_update().select_related("variation").get(pk=item_id)
     if order.status != Order.Status.PROCESSING or item.status != OrderItem.Status.PENDING:

@@ -19,8 +19,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from nuvlyx.api.errors import ApiError
 from nuvlyx.core.admin import ReadOnlyAdminMixin, StoreScopedAdminMixin, user_store_ids
+from nuvlyx.core.errors import DomainError
 from nuvlyx.core.forms import LocalMoneyField
 from nuvlyx.core.models import Store
 from nuvlyx.core.money import money_display
@@ -241,7 +241,7 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                     note=form.cleaned_data["note"],
                     actor_user=request.user,
                 )
-            except ApiError as exc:
+            except DomainError as exc:
                 form.add_error("amount", exc.message)
             else:
                 self.message_user(

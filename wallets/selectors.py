@@ -5,7 +5,7 @@ from uuid import UUID
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from nuvlyx.api.errors import ApiError, NotFound, ValidationFailed
+from nuvlyx.core.errors import DomainError, NotFound, ValidationFailed
 from nuvlyx.core.phones import PhoneError, normalize_phone
 
 from . import sql
@@ -47,7 +47,7 @@ def customer_by_linked_phone(*, store, phone: str, field: str = "phone") -> Cust
         raise ValidationFailed.field(field, str(exc)) from None
     customer = _customer_fetch(sql.CUSTOMER_BY_LINKED_PHONE, store=store, value=phone)
     if customer is None:
-        raise ApiError(PHONE_NOT_LINKED.format(phone=phone), status=404, code="phone_not_linked")
+        raise DomainError(PHONE_NOT_LINKED.format(phone=phone), status=404, code="phone_not_linked")
     return customer
 
 
@@ -56,13 +56,13 @@ def customer_resolve(
 ) -> Customer | None:
     """customerId xor customerPhone (API.md). Both → 400; neither → 400 when required, else None."""
     if customer_id is not None and customer_phone is not None:
-        raise ApiError("Send either customerId or customerPhone, not both", status=400, code="bad_request")
+        raise DomainError("Send either customerId or customerPhone, not both", status=400, code="bad_request")
     if customer_id is not None:
         return customer_get(store=store, customer_id=customer_id)
     if customer_phone is not None:
         return customer_by_linked_phone(store=store, phone=customer_phone, field="customerPhone")
     if required:
-        raise ApiError("Identify the customer with customerId or customerPhone", status=400, code="bad_request")
+        raise DomainError("Identify the customer with customerId or customerPhone", status=400, code="bad_request")
     return None
 
 

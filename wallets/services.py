@@ -10,14 +10,13 @@ from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
 
-from nuvlyx.api.errors import ApiError, Conflict
+from nuvlyx.core.errors import Conflict, DomainError, InsufficientBalance
 from nuvlyx.core.events import emit
 from nuvlyx.core.money import MAX_BALANCE, format_amount
 from nuvlyx.core.phones import normalize_phone
 from nuvlyx.core.timeutil import format_datetime, now
 
 from . import sql
-from .errors import InsufficientBalance
 from .models import Customer, LedgerEntry, Wallet
 
 UNSET: Any = object()
@@ -166,7 +165,7 @@ def _append(
             f"{format_amount(-amount)} needed. Recharge the wallet and retry."
         )
     if new_balance > MAX_BALANCE:
-        raise ApiError(
+        raise DomainError(
             "The wallet balance would exceed its maximum",
             status=422,
             code="validation_error",
@@ -220,7 +219,7 @@ def wallet_recharge(
 ) -> LedgerEntry:
     """Credit a wallet (RECHARGE, or a positive ADJUSTMENT from the admin). Emits wallet.recharged."""
     if amount <= 0:
-        raise ApiError(
+        raise DomainError(
             "Amount must be greater than zero",
             status=422,
             code="validation_error",

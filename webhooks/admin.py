@@ -51,7 +51,7 @@ class WebhookEndpointForm(forms.ModelForm):
         try:
             return services.normalize_events(self.cleaned_data["events"])
         except services.WebhookError as exc:
-            raise forms.ValidationError(exc.message) from None
+            raise forms.ValidationError(exc.detail) from None
 
 
 @admin.register(WebhookEndpoint)
@@ -124,7 +124,7 @@ class WebhookEndpointAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.Mo
                 active=data.get("active", True),
             )
         except services.WebhookError as exc:  # the form already validated; a race is the only way here
-            self.message_user(request, exc.message, messages.ERROR)
+            self.message_user(request, exc.detail, messages.ERROR)
             return
         obj.pk = endpoint.pk
         self.show_secret_once(request, endpoint, secret)
@@ -143,7 +143,7 @@ class WebhookEndpointAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.Mo
         try:
             services.endpoint_send_test(endpoint=endpoint)
         except services.WebhookError as exc:
-            raise ObjectActionRefused(exc.message) from None
+            raise ObjectActionRefused(exc.detail) from None
         return _("A webhook.test event is on its way to %(url)s.") % {"url": endpoint.url}
 
     @object_action(
@@ -203,5 +203,5 @@ class DeliveryAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin)
         try:
             services.delivery_redeliver(delivery=delivery)
         except services.WebhookError as exc:
-            raise ObjectActionRefused(exc.message) from None
+            raise ObjectActionRefused(exc.detail) from None
         return _("Redelivery of %(event)s queued.") % {"event": delivery.event_type}

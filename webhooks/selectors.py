@@ -1,10 +1,8 @@
 """Reads used by the API, the admin and the sweeper (query counts fixed here)."""
 
-from datetime import datetime
+from django.db.models import QuerySet
 
-from django.db.models import Q, QuerySet
-
-from nuvlyx.api.errors import NotFound
+from nuvlyx.core.errors import NotFound
 from nuvlyx.core.models import Store
 from nuvlyx.core.sql import sql_exists
 
@@ -54,15 +52,6 @@ def delivery_get(*, endpoint: WebhookEndpoint, delivery_id) -> Delivery:
     if delivery is None:
         raise NotFound("Delivery not found")
     return delivery
-
-
-def deliveries_due(*, at: datetime) -> QuerySet[Delivery]:
-    """PENDING, due, and not held by a live lease: what the sweeper re-enqueues."""
-    return (
-        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=at)
-        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=at))
-        .order_by("next_attempt_at")
-    )
 
 
 def store_wants(store_id, event_types: list[str]) -> bool:

@@ -4,16 +4,16 @@ The API, the admin and the Celery tasks all call these functions.
 """
 
 import logging
-import random
 import time
 from datetime import timedelta
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from nuvlyx.core import crypto
+from nuvlyx.core import delivery as delivery_engine
+from nuvlyx.core.errors import DomainError
 from nuvlyx.core.events import EVENT_TYPES, emit
 from nuvlyx.core.models import Event, Store
 from nuvlyx.core.timeutil import format_datetime, now
@@ -27,13 +27,14 @@ WILDCARD = "*"
 TEST_EVENT = "webhook.test"
 
 
-class WebhookError(ValueError):
-    """A refused write; `field` names the input at fault (for a 422), None for a state conflict (409)."""
+class WebhookError(DomainError):
+    """A refused write: `field` names the input at fault (422 validation_error), None a state conflict (409)."""
 
     def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+        if field is None:
+            super().__init__(message, status=409, code="conflict")
+        else:
+            super().__init__(message, status=422, code="validation_error", field=field)
 
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -80,9 +81,6 @@ def endpoint_create(
 
 def endpoint_secret(endpoint: WebhookEndpoint) -> str:
     return crypto.decrypt(endpoint.secret_encrypted)
-
-
-_UNSET = object()
 
 
 @transaction.atomic
@@ -190,18 +188,6 @@ def fan_out(event: Event) -> list[Delivery]:
     return created
 
 
-def enqueue_delivery(delivery_id, countdown: float | None = None) -> None:
-    from .tasks import deliver
-
-    try:
-        if countdown:
-            deliver.apply_async((str(delivery_id),), countdown=countdown)
-        else:
-            deliver.delay(str(delivery_id))
-    except Exception:  # broker down: the sweeper re-enqueues what is due
-        logger.warning("could not enqueue webhook delivery %s; the sweeper will retry", delivery_id)
-
-
 # --- redelivery --------------------------------------------------------------------------------
 @transaction.atomic
 def delivery_redeliver(*, delivery: Delivery) -> Delivery:
@@ -215,172 +201,98 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     return _delivery_create(endpoint=endpoint, event=delivery.event, redelivery_of=original)
 
 
-# --- one attempt (runs in the worker) ------------------------------------------------------------
-def _lease_seconds() -> float:
-    return float(settings.WEBHOOK_LEASE_SECONDS)
+# --- delivery: the webhook channel of the outbound engine (nuvlyx/core/delivery.py) ----------------
+class WebhookChannel(delivery_engine.Channel):
+    """Webhooks plug into the engine with their transport (a signed POST) and their payload (the event)."""
 
+    name = "webhooks"
+    noun = "webhook delivery"
+    model = Delivery
+    schedule_setting = "WEBHOOK_RETRY_SCHEDULE"
+    task = "webhooks.tasks.deliver"
+    success_status = Delivery.Status.SUCCEEDED
+    lease_field = "locked_until"
+    error_field = "last_error"
+    sent_at_field = "delivered_at"
 
-def max_attempts() -> int:
-    return len(settings.WEBHOOK_RETRY_SCHEDULE) + 1
+    def lease_seconds(self) -> float:
+        return float(settings.WEBHOOK_LEASE_SECONDS)
 
+    def load(self, pk) -> Delivery | None:
+        return Delivery.objects.select_related("endpoint", "event").filter(pk=pk).first()
 
-def retry_delay(*, attempts_made: int, retry_after: float | None = None) -> float:
-    """Seconds until the next attempt after `attempts_made` failures (schedule ± 10 % jitter)."""
-    schedule = settings.WEBHOOK_RETRY_SCHEDULE
-    base = float(schedule[min(attempts_made, len(schedule)) - 1])
-    delay = base * random.uniform(0.9, 1.1)
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, float(max(schedule))))
-    return delay
-
-
-INTERRUPTED = "Interrupted: the worker stopped before the attempt finished (lease expired)"
-
-
-def _due(current):
-    return Delivery.objects.filter(status=Delivery.Status.PENDING).filter(
-        # a message that arrives early (e.g. a redelivered ETA task) waits for the sweeper
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=current + timedelta(seconds=1))
-    )
-
-
-def _take_lease(delivery_id) -> bool:
-    current = now()
-    lease = current + timedelta(seconds=_lease_seconds())
-    if _due(current).filter(pk=delivery_id, locked_until__isnull=True).update(locked_until=lease):
-        return True
-    return _take_expired_lease(delivery_id, current=current, lease=lease)
-
-
-@transaction.atomic
-def _take_expired_lease(delivery_id, *, current, lease) -> bool:
-    """A lease that expired belonged to an attempt cut off mid-way (the worker was killed, or hit
-    its hard time limit): the request may have reached the receiver, so it counts as an attempt."""
-    delivery = (
-        _due(current)
-        .select_for_update(skip_locked=True)
-        .filter(pk=delivery_id, locked_until__lt=current)
-        .only("pk", "store_id", "attempts", "locked_until")
-        .first()
-    )
-    if delivery is None:
-        return False
-    number = delivery.attempts + 1
-    Attempt.objects.create(
-        store_id=delivery.store_id, delivery_id=delivery.pk, number=number, duration_ms=0, error=INTERRUPTED
-    )
-    fields = {"attempts": number, "last_error": INTERRUPTED, "response_status": None, "duration_ms": None}
-    if number >= max_attempts():
-        Delivery.objects.filter(pk=delivery.pk).update(
-            **fields, status=Delivery.Status.FAILED, next_attempt_at=None, locked_until=None
+    def send(self, delivery: Delivery) -> delivery_engine.Sent | delivery_engine.NotSent:
+        endpoint = delivery.endpoint
+        if not endpoint.active:
+            reason = endpoint.disabled_reason or "Webhook endpoint is inactive"
+            return delivery_engine.NotSent(Delivery.Status.FAILED, f"Not sent: {reason}", "endpoint_inactive")
+        try:
+            secret = endpoint_secret(endpoint)
+        except crypto.DecryptionError:
+            error = "Not sent: the signing secret could not be decrypted with the configured keys"
+            return delivery_engine.Sent(None, error, permanent=True, duration_ms=0)
+        body = signing.serialize(delivery.event.payload)
+        headers = signing.headers(secret=secret, msg_id=str(delivery.event_id), timestamp=int(time.time()), body=body)
+        result = transport.post(url=endpoint.url, body=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+        return delivery_engine.Sent(
+            result.status,
+            result.error,
+            retry_after=result.retry_after,
+            duration_ms=result.duration_ms,
+            excerpt=result.excerpt,
         )
-        return False
-    Delivery.objects.filter(pk=delivery.pk).update(**fields, locked_until=lease)
-    return True
+
+    def log_attempt(self, delivery: Delivery, number: int, sent: delivery_engine.Sent) -> None:
+        Attempt.objects.create(
+            store_id=delivery.store_id,
+            delivery_id=delivery.pk,
+            number=number,
+            response_status=sent.status,
+            duration_ms=sent.duration_ms or 0,
+            error=sent.error[:500],
+            response_excerpt=sent.excerpt,
+        )
+
+    def attempt_columns(self, sent: delivery_engine.Sent) -> dict:
+        return {"response_status": sent.status, "duration_ms": sent.duration_ms}
+
+    def on_success(self, delivery: Delivery, at) -> None:
+        WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, failing_since__isnull=False).update(failing_since=None)
+
+    def on_failure(self, delivery: Delivery, sent: delivery_engine.Sent, at) -> str | None:
+        """410 Gone disables the endpoint at once; so does failing for WEBHOOK_DISABLE_AFTER_FAILING_DAYS."""
+        endpoints = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id)
+        endpoints.filter(failing_since__isnull=True).update(failing_since=at)
+        if sent.status == 410:
+            endpoint_disable(
+                endpoint_id=delivery.endpoint_id,
+                reason=f"Disabled {format_datetime(at)}: the receiver answered 410 Gone",
+            )
+            return "gone"
+        days = settings.WEBHOOK_DISABLE_AFTER_FAILING_DAYS
+        if endpoints.filter(failing_since__lte=at - timedelta(days=days), active=True).exists():
+            endpoint_disable(
+                endpoint_id=delivery.endpoint_id,
+                reason=f"Disabled {format_datetime(at)}: every delivery failed for "
+                f"{days} days (last error: {sent.error})"[:300],
+            )
+            return "endpoint_disabled"
+        return None
+
+
+CHANNEL = WebhookChannel()  # registered with the engine in WebhooksConfig.ready()
+
+
+def enqueue_delivery(delivery_id, countdown: float | None = None) -> None:
+    delivery_engine.enqueue(CHANNEL, delivery_id, countdown=countdown)
 
 
 def delivery_attempt(*, delivery_id) -> str:
-    """Send one attempt of a delivery if it is due and nobody else holds it. Returns what happened."""
-    if not _take_lease(delivery_id):
-        return "skipped"
-    delivery = Delivery.objects.select_related("endpoint", "event").filter(pk=delivery_id).first()
-    if delivery is None:  # the endpoint was deleted meanwhile
-        return "gone_away"
-    endpoint = delivery.endpoint
-    if not endpoint.active:
-        reason = endpoint.disabled_reason or "Webhook endpoint is inactive"
-        Delivery.objects.filter(pk=delivery.pk).update(
-            status=Delivery.Status.FAILED, next_attempt_at=None, locked_until=None, last_error=f"Not sent: {reason}"
-        )
-        return "endpoint_inactive"
-
-    body = signing.serialize(delivery.event.payload)
-    try:
-        secret = endpoint_secret(endpoint)
-    except crypto.DecryptionError:
-        error = "Not sent: the signing secret could not be decrypted with the configured keys"
-        result = transport.Result(None, 0, error, "", None)
-    else:
-        headers = signing.headers(secret=secret, msg_id=str(delivery.event_id), timestamp=int(time.time()), body=body)
-        timeout = settings.WEBHOOK_TIMEOUT_SECONDS
-        result = transport.post(url=endpoint.url, body=body, headers=headers, timeout=timeout)
-    return _record(delivery_id=delivery.pk, endpoint_id=endpoint.pk, result=result)
-
-
-@transaction.atomic
-def _record(*, delivery_id, endpoint_id, result: transport.Result) -> str:
-    delivery = Delivery.objects.select_for_update().filter(pk=delivery_id).first()
-    if delivery is None:  # the endpoint was deleted while we were sending
-        return "gone_away"
-    current = now()
-    number = delivery.attempts + 1
-    Attempt.objects.create(
-        store_id=delivery.store_id,
-        delivery=delivery,
-        number=number,
-        response_status=result.status,
-        duration_ms=result.duration_ms,
-        error=result.error[:500],
-        response_excerpt=result.excerpt,
-    )
-    delivery.attempts = number
-    delivery.response_status = result.status
-    delivery.duration_ms = result.duration_ms
-    delivery.last_error = result.error[:500]
-    delivery.locked_until = None
-    endpoints = WebhookEndpoint.objects.filter(pk=endpoint_id)
-
-    if result.ok:
-        delivery.status = Delivery.Status.SUCCEEDED
-        delivery.delivered_at = current
-        delivery.next_attempt_at = None
-        delivery.save()
-        endpoints.filter(failing_since__isnull=False).update(failing_since=None)
-        return "succeeded"
-
-    endpoints.filter(failing_since__isnull=True).update(failing_since=current)
-    if result.status == 410:
-        endpoint_disable(
-            endpoint_id=endpoint_id,
-            reason=f"Disabled {format_datetime(current)}: the receiver answered 410 Gone",
-        )
-        outcome = "gone"
-    else:
-        failing_for = timedelta(days=settings.WEBHOOK_DISABLE_AFTER_FAILING_DAYS)
-        cutoff = current - failing_for
-        if endpoints.filter(failing_since__lte=cutoff, active=True).exists():
-            endpoint_disable(
-                endpoint_id=endpoint_id,
-                reason=f"Disabled {format_datetime(current)}: every delivery failed for "
-                f"{settings.WEBHOOK_DISABLE_AFTER_FAILING_DAYS} days (last error: {result.error})"[:300],
-            )
-            outcome = "endpoint_disabled"
-        elif number < max_attempts():
-            delay = retry_delay(attempts_made=number, retry_after=result.retry_after)
-            delivery.next_attempt_at = current + timedelta(seconds=delay)
-            delivery.save()
-            transaction.on_commit(lambda: enqueue_delivery(delivery_id, countdown=delay))
-            return "retry"
-        else:
-            outcome = "failed"
-    delivery.status = Delivery.Status.FAILED
-    delivery.next_attempt_at = None
-    delivery.save()
-    return outcome
+    """One attempt of a delivery (the `webhooks.deliver` task). Returns what happened."""
+    return delivery_engine.attempt(CHANNEL, delivery_id)
 
 
 def endpoint_disable(*, endpoint_id, reason: str) -> None:
     WebhookEndpoint.objects.filter(pk=endpoint_id, active=True).update(
         active=False, disabled_at=now(), disabled_reason=reason[:300]
     )
-
-
-# --- the sweeper ---------------------------------------------------------------------------------
-def sweep_due(*, limit: int = 1000) -> int:
-    """Re-enqueue PENDING deliveries that are due and not leased (broker was down, worker died)."""
-    from .selectors import deliveries_due
-
-    ids = list(deliveries_due(at=now()).values_list("pk", flat=True)[:limit])
-    for delivery_id in ids:
-        enqueue_delivery(delivery_id)
-    return len(ids)

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from nuvlyx.core import delivery
+
 from . import services
 
 
@@ -17,4 +19,4 @@ def sweep_deliveries() -> int:
 
     Events never fanned out are re-dispatched by core.sweep_events (its own beat entry).
     """
-    return services.sweep_due()
+    return delivery.sweep(services.CHANNEL)

@@ -9,11 +9,12 @@ at most RESPONSE_EXCERPT_BYTES of the response body are read.
 import logging
 import time
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+
+from nuvlyx.core.delivery import parse_retry_after
 
 from . import ssrf
 from .models import RESPONSE_EXCERPT_BYTES
@@ -63,21 +64,6 @@ def _host_header(target: ssrf.Target) -> str:
     host = f"[{target.hostname}]" if ":" in target.hostname else target.hostname
     default = 443 if target.scheme == "https" else 80
     return host if target.port == default else f"{host}:{target.port}"
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _excerpt(raw: bytes) -> str:

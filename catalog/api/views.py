@@ -4,12 +4,11 @@ from django.http import HttpResponse
 from django.utils.http import http_date
 from rest_framework.response import Response
 
-from nuvlyx.api.errors import ApiError
 from nuvlyx.api.views import StoreScopedViewSet
+from nuvlyx.core.errors import DomainError
 from wallets.selectors import customer_resolve
 
 from .. import selectors, services
-from ..models import Category, PriceTier, Product
 from .serializers import (
     CategoryCreateInput,
     PriceTierCreateInput,
@@ -63,7 +62,6 @@ class ProductViewSet(StoreScopedViewSet):
     read_scope = "products:read"
     write_scope = "products:write"
     not_found_message = selectors.PRODUCT_NOT_FOUND
-    queryset = Product.objects.all()
 
     def list(self, request):
         filters = parse_product_filters(request.query_params)
@@ -105,7 +103,7 @@ class ProductViewSet(StoreScopedViewSet):
             customer = customer_resolve(
                 store=self.store, customer_id=customer_id, customer_phone=customer_phone, required=False
             )
-        except ApiError:
+        except DomainError:
             selectors.product_get(store=self.store, product_id=pk)
             raise
         return Response(selectors.product_price_quote_by_id(store=self.store, product_id=pk, customer=customer))
@@ -114,7 +112,6 @@ class ProductViewSet(StoreScopedViewSet):
 class CategoryViewSet(StoreScopedViewSet):
     read_scope = "products:read"
     write_scope = "products:write"
-    queryset = Category.objects.all()
 
     def list(self, request):
         return Response(selectors.category_list_data(store=self.store))
@@ -130,7 +127,6 @@ class CategoryViewSet(StoreScopedViewSet):
 class PriceTierViewSet(StoreScopedViewSet):
     read_scope = "products:read"
     write_scope = "products:write"
-    queryset = PriceTier.objects.all()
 
     def list(self, request):
         return Response(selectors.price_tier_list_data(store=self.store))

@@ -26,7 +26,7 @@ from integrations.tests.whatsapp_helpers import (
     order_data,
     route,
 )
-from nuvlyx.core import crypto
+from nuvlyx.core import crypto, delivery
 from nuvlyx.core.events import emit
 from nuvlyx.core.models import Event
 from nuvlyx.core.timeutil import now
@@ -103,7 +103,7 @@ def test_a_second_dispatch_of_the_same_event_sends_nothing_more(fake, store):
     assert again.pk == first.pk
     assert MessageLog.objects.count() == 1
     assert len(fake.sends()) == 1
-    assert whatsapp.message_send(message_id=first.pk) == "not-claimed"
+    assert whatsapp.message_send(message_id=first.pk) == "not_claimed"
 
 
 def test_multi_item_order_joins_values_and_missing_keys_are_empty(store):
@@ -199,7 +199,7 @@ def test_connection_disabled_after_routing_skips_at_send_time(fake, store):
     message = whatsapp.handle_event(emit_committed(store, "order.completed", order_data(customer)))
     assert message.status == MessageLog.Status.PENDING
     MosendConnection.objects.filter(pk=conn.pk).update(enabled=False)
-    assert whatsapp.message_send(message_id=message.pk) == MessageLog.Status.SKIPPED
+    assert whatsapp.message_send(message_id=message.pk) == "skipped"
     message.refresh_from_db()
     assert (message.reason, message.attempts) == ("connection disabled", 0)
     assert fake.requests == []
@@ -241,13 +241,13 @@ def test_mosend_500_then_200_is_retried_and_sent_with_two_attempts(fake, store):
     fake.program(500, {"error": "internal"})
     message = whatsapp.handle_event(emit_committed(store, "order.completed", order_data(customer)))
 
-    assert whatsapp.message_send(message_id=message.pk) == MessageLog.Status.PENDING
+    assert whatsapp.message_send(message_id=message.pk) == "retry"
     message.refresh_from_db()
     assert (message.attempts, message.response_status, message.leased_until) == (1, 500, None)
     assert "HTTP 500" in message.reason
     assert message.next_attempt_at is not None
 
-    assert whatsapp.message_send(message_id=message.pk) == MessageLog.Status.SENT
+    assert whatsapp.message_send(message_id=message.pk) == "succeeded"
     message.refresh_from_db()
     assert (message.status, message.attempts, message.reason) == (MessageLog.Status.SENT, 2, "")
     assert len(fake.sends()) == 2
@@ -263,7 +263,7 @@ def test_mosend_400_fails_without_retry(fake, store):
     assert message.attempts == 1
     assert message.response_status == 400
     assert "not approved" in message.reason
-    assert whatsapp.message_send(message_id=message.pk) == "not-claimed"
+    assert whatsapp.message_send(message_id=message.pk) == "not_claimed"
     assert len(fake.requests) == 1
 
 
@@ -275,7 +275,7 @@ def test_429_honours_retry_after(fake, store):
     message = route_and_send(emit_committed(store, "order.completed", order_data(customer)))
     assert message.status == MessageLog.Status.PENDING
     assert message.next_attempt_at >= now() + timedelta(seconds=115)
-    assert whatsapp.message_send(message_id=message.pk) == "not-claimed"  # not due yet
+    assert whatsapp.message_send(message_id=message.pk) == "not_claimed"  # not due yet
     assert len(fake.requests) == 1
 
 
@@ -287,7 +287,7 @@ def test_connection_errors_are_retried_then_fail_after_the_schedule(store):
     with override_settings(MOSEND_API_URL=dead, MOSEND_RETRY_SCHEDULE=[0, 0]):
         message = whatsapp.handle_event(emit_committed(store, "order.completed", order_data(customer)))
         results = [whatsapp.message_send(message_id=message.pk) for _ in range(4)]
-    assert results == ["PENDING", "PENDING", "FAILED", "not-claimed"]
+    assert results == ["retry", "retry", "failed", "not_claimed"]
     message.refresh_from_db()
     assert message.attempts == 3
     assert message.reason.startswith("gave up after 3 attempts: connection error")
@@ -299,16 +299,18 @@ def test_a_leased_message_is_not_sent_twice(fake, store):
     route(store)
     message = whatsapp.handle_event(emit_committed(store, "order.completed", order_data(customer)))
     MessageLog.objects.filter(pk=message.pk).update(leased_until=now() + timedelta(seconds=30))
-    assert whatsapp.message_send(message_id=message.pk) == "not-claimed"
+    assert whatsapp.message_send(message_id=message.pk) == "not_claimed"
     assert fake.requests == []
 
 
 def test_retry_delay_follows_the_schedule_with_jitter():
     with override_settings(MOSEND_RETRY_SCHEDULE=[5, 300]):
-        assert 5 <= whatsapp.retry_delay(1) <= 6
-        assert 300 <= whatsapp.retry_delay(2) <= 360
-        assert whatsapp.retry_delay(3) is None
-        assert whatsapp.retry_delay(1, retry_after=90) == 90
+        schedule = whatsapp.CHANNEL.schedule()
+        assert whatsapp.CHANNEL.max_attempts() == 3
+    assert 4.5 <= delivery.retry_delay(schedule, attempts_made=1) <= 5.5
+    assert 270 <= delivery.retry_delay(schedule, attempts_made=2) <= 330
+    assert delivery.retry_delay(schedule, attempts_made=3) is None
+    assert delivery.retry_delay(schedule, attempts_made=1, retry_after=90) == 90
 
 
 # --- secrets ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from integrations import whatsapp
 from integrations.models import MessageLog
 from integrations.tests.fake_mosend import FakeMosend
 from integrations.tests.whatsapp_helpers import API_KEY, SENDER, connect, linked_customer, route
+from nuvlyx.core import delivery
 from nuvlyx.core.models import Event
 from nuvlyx.core.timeutil import now
 
@@ -100,7 +101,7 @@ def test_sweeper_requeues_due_messages_and_duplicate_tasks_send_once(celery_work
         fake.program(200, {"id": "only-one"}, delay=1.0)  # slow, so duplicate tasks overlap
         celery_worker_proc(MOSEND_API_URL=fake.url, MOSEND_RETRY_SCHEDULE="1,1,1")
 
-        assert whatsapp.messages_sweep() == 1  # the leased one is someone else's
+        assert delivery.sweep(whatsapp.CHANNEL) == 1  # the leased one is someone else's
         for _ in range(3):  # a broker redelivery, a second sweeper, a re-dispatched event…
             whatsapp.enqueue_send(due.pk)
 

@@ -1,4 +1,4 @@
-"""One error type, one handler: every API error renders the contract's body.
+"""One handler: every API error (a DomainError from core, DRF's, Django's) renders the contract's body.
 
     {"statusCode": 404, "message": "Product not found", "error": "Not Found", "code": "not_found"}
 
@@ -15,65 +15,16 @@ from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from nuvlyx.core.errors import (  # noqa: F401  (the API layer raises these too)
+    Conflict,
+    DomainError,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+    summarize,
+)
+
 logger = logging.getLogger("nuvlyx.api")
-
-
-class ApiError(Exception):
-    """A domain or request error with an HTTP status and a stable code."""
-
-    status_code = 400
-    code = "bad_request"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        errors: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ):
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status_code = status
-        if code is not None:
-            self.code = code
-        self.errors = errors
-        self.headers = headers or {}
-
-
-class NotFound(ApiError):
-    status_code = 404
-    code = "not_found"
-
-
-class Conflict(ApiError):
-    status_code = 409
-    code = "conflict"
-
-
-class ValidationFailed(ApiError):
-    status_code = 422
-    code = "validation_error"
-
-    def __init__(self, errors: list[dict[str, str]], message: str | None = None):
-        super().__init__(message or summarize(errors), errors=errors)
-
-    @classmethod
-    def field(cls, field: str, message: str) -> "ValidationFailed":
-        return cls([{"field": field, "message": message}])
-
-
-class ServiceUnavailable(ApiError):
-    """A dependency (Redis, the database) cannot be reached: 503 with Retry-After."""
-
-    status_code = 503
-    code = "service_unavailable"
-    retry_after_seconds = 5
-
-    def __init__(self, message: str = "Service temporarily unavailable, retry shortly"):
-        super().__init__(message, headers={"Retry-After": str(self.retry_after_seconds)})
 
 
 def dependency_errors() -> tuple[type[BaseException], ...]:
@@ -95,15 +46,6 @@ def error_body(status: int, message: str, code: str, **extra: Any) -> dict[str, 
     body = {"statusCode": status, "message": message, "error": reason(status), "code": code}
     body.update({k: v for k, v in extra.items() if v is not None})
     return body
-
-
-def summarize(errors: list[dict[str, str]]) -> str:
-    if not errors:
-        return "Validation failed"
-    first = errors[0]
-    text = f"{first['field']}: {first['message']}" if first.get("field") else first["message"]
-    more = len(errors) - 1
-    return f"Validation failed: {text}" + (f" (and {more} more)" if more else "")
 
 
 def flatten_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
@@ -152,7 +94,7 @@ def set_rollback() -> None:
 def api_exception_handler(exc: Exception, context: dict) -> Response:
     """DRF EXCEPTION_HANDLER: map every exception to the contract's body."""
     headers: dict[str, str] = {}
-    if isinstance(exc, ApiError):
+    if isinstance(exc, DomainError):
         status, code, message = exc.status_code, exc.code, exc.message
         body = error_body(status, message, code, errors=exc.errors)
         headers.update(exc.headers)
@@ -184,25 +126,40 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
     elif isinstance(exc, dependency_errors()):
-        logger.warning("dependency unavailable: %s", type(exc).__name__)
-        unavailable = ServiceUnavailable()
-        status, body = 503, error_body(503, unavailable.message, unavailable.code)
-        headers.update(unavailable.headers)
+        status = 503
+        body, unavailable_headers = dependency_unavailable(exc)
+        headers.update(unavailable_headers)
     else:
-        return internal_error_response(exc, context.get("request"))
+        return internal_error_response(exc)
     set_rollback()
     response = Response(body, status=status, headers=headers)
     response.error_code = body["code"]
     return response
 
 
-def internal_error_response(exc: Exception, request) -> Response:
+def dependency_unavailable(exc: BaseException) -> tuple[dict[str, Any], dict[str, str]]:
+    """The 503 body and headers when a dependency is down (DRF's handler and the middleware)."""
+    logger.warning("dependency unavailable: %s", type(exc).__name__)
+    unavailable = ServiceUnavailable()
+    return error_body(503, unavailable.message, unavailable.code), dict(unavailable.headers)
+
+
+def internal_error_body(exc: BaseException | None = None) -> dict[str, Any]:
+    """THE 500 body, for every entry point (DRF's handler, ApiErrorMiddleware, handler500).
+
+    Logs the exception with the request id (handler500 passes none: Django logged it already);
+    the body names nothing but the request id.
+    """
     from .middleware import current_request_id
 
     request_id = current_request_id()
-    logger.error("unhandled error in API request %s", request_id, exc_info=exc)
+    if exc is not None:
+        logger.error("unhandled error in API request %s", request_id, exc_info=exc)
+    return error_body(500, "Internal server error", "internal_error", requestId=request_id)
+
+
+def internal_error_response(exc: Exception) -> Response:
     set_rollback()
-    body = error_body(500, "Internal server error", "internal_error", requestId=request_id)
-    response = Response(body, status=500)
+    response = Response(internal_error_body(exc), status=500)
     response.error_code = "internal_error"
     return response

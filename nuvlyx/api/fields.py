@@ -8,7 +8,6 @@ from rest_framework import serializers
 
 from nuvlyx.core.money import MoneyError, format_amount, parse_amount
 from nuvlyx.core.phones import PhoneError, normalize_phone
-from nuvlyx.core.timeutil import format_datetime
 
 
 class MoneyField(serializers.Field):
@@ -45,17 +44,6 @@ class E164PhoneField(serializers.CharField):
             return normalize_phone(data)
         except PhoneError as exc:
             raise serializers.ValidationError(str(exc)) from None
-
-
-class TimestampField(serializers.Field):
-    """Out: 2026-05-18T14:30:00.000Z."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("read_only", True)
-        super().__init__(**kwargs)
-
-    def to_representation(self, value) -> str | None:
-        return format_datetime(value)
 
 
 class StrictCharField(serializers.CharField):

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from nuvlyx.core import crypto
 from nuvlyx.core.timeutil import now
 
-from .errors import ApiError
+from .errors import DomainError
 from .models import IdempotencyKey
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -26,7 +26,7 @@ NOT_STORED_CODES = {"bad_request", "invalid_pagination"}
 
 def validate_key(raw: str) -> str:
     if not (1 <= len(raw) <= 255) or any(not (0x20 <= ord(ch) < 0x7F) for ch in raw):
-        raise ApiError("Idempotency-Key must be 1-255 printable ASCII characters", status=400, code="bad_request")
+        raise DomainError("Idempotency-Key must be 1-255 printable ASCII characters", status=400, code="bad_request")
     return raw
 
 
@@ -76,7 +76,7 @@ def claim(*, store, key: str, fp: str) -> Claim:
             IdempotencyKey.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
             continue
         if existing.fingerprint != fp:
-            raise ApiError(
+            raise DomainError(
                 "Idempotency-Key was already used with a different request",
                 status=422,
                 code="idempotency_key_reused",
@@ -89,12 +89,12 @@ def claim(*, store, key: str, fp: str) -> Claim:
         ).update(locked_at=current):
             existing.locked_at = current
             return Claim(record=existing)
-        raise ApiError(
+        raise DomainError(
             "A request with this Idempotency-Key is still being processed",
             status=409,
             code="idempotency_conflict",
         )
-    raise ApiError("Could not claim the Idempotency-Key; retry", status=409, code="idempotency_conflict")
+    raise DomainError("Could not claim the Idempotency-Key; retry", status=409, code="idempotency_conflict")
 
 
 def is_storable(status: int, code: str | None) -> bool:

@@ -6,7 +6,7 @@ import uuid
 
 from django.http import HttpResponse
 
-from .renderers import dumps
+from nuvlyx.core.jsonenc import dumps
 
 API_PREFIX = "/api/"
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -23,12 +23,15 @@ class RequestIdLogFilter(logging.Filter):
         return True
 
 
+def json_response(body: dict, status: int, headers: dict[str, str] | None = None) -> HttpResponse:
+    """An error body as JSON outside DRF (Django's handlers, the middleware below)."""
+    return HttpResponse(dumps(body), status=status, content_type="application/json", headers=headers)
+
+
 def json_error(status: int, message: str, code: str, **extra) -> HttpResponse:
     from .errors import error_body
 
-    return HttpResponse(
-        dumps(error_body(status, message, code, **extra)), status=status, content_type="application/json"
-    )
+    return json_response(error_body(status, message, code, **extra), status)
 
 
 class RequestIdMiddleware:
@@ -59,13 +62,9 @@ class ApiErrorMiddleware:
     def process_exception(self, request, exception):
         if not request.path.startswith(API_PREFIX):
             return None
-        from .errors import ServiceUnavailable, dependency_errors
+        from .errors import dependency_errors, dependency_unavailable, internal_error_body
 
         if isinstance(exception, dependency_errors()):
-            logger.warning("dependency unavailable: %s", type(exception).__name__)
-            unavailable = ServiceUnavailable()
-            response = json_error(503, unavailable.message, unavailable.code)
-            response["Retry-After"] = unavailable.headers["Retry-After"]
-            return response
-        logger.error("unhandled error in API request %s", current_request_id(), exc_info=exception)
-        return json_error(500, "Internal server error", "internal_error", requestId=current_request_id())
+            body, headers = dependency_unavailable(exception)
+            return json_response(body, 503, headers)
+        return json_response(internal_error_body(exception), 500)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from rest_framework.response import Response
 
-from .errors import ApiError
+from .errors import DomainError
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -36,10 +36,10 @@ def _positive_int(raw: str | None, name: str, default: int, maximum: int | None)
         return default
     value = ascii_int(raw)
     if value is None:
-        raise ApiError(f"'{name}' must be a positive integer", status=400, code="invalid_pagination")
+        raise DomainError(f"'{name}' must be a positive integer", status=400, code="invalid_pagination")
     if value < 1 or (maximum is not None and value > maximum):
         bound = f" between 1 and {maximum}" if maximum else " of at least 1"
-        raise ApiError(f"'{name}' must be an integer{bound}", status=400, code="invalid_pagination")
+        raise DomainError(f"'{name}' must be an integer{bound}", status=400, code="invalid_pagination")
     return value
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from .errors import ApiError
+from .errors import DomainError
 
 
 class JsonDecimal(Decimal):
@@ -98,8 +98,8 @@ def validate_parsed(data):
     return data
 
 
-def payload_too_large() -> ApiError:
-    return ApiError("Request body exceeds 1 MB", status=413, code="payload_too_large")
+def payload_too_large() -> DomainError:
+    return DomainError("Request body exceeds 1 MB", status=413, code="payload_too_large")
 
 
 def read_limited(stream) -> bytes:

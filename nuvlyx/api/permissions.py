@@ -2,19 +2,7 @@
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-SCOPES = (
-    "products:read",
-    "products:write",
-    "orders:read",
-    "orders:write",
-    "customers:read",
-    "customers:write",
-    "wallet:read",
-    "wallet:write",
-    "inventory:read",
-    "inventory:write",
-    "webhooks:manage",
-)
+from nuvlyx.core.scopes import SCOPES  # noqa: F401  (the API's list; tokens are granted these)
 
 
 def required_scope(request, view) -> str | None:

@@ -1,17 +1,6 @@
-from decimal import Decimal
-
-import orjson
 from rest_framework.renderers import BaseRenderer
 
-
-def _default(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def dumps(data) -> bytes:
-    return orjson.dumps(data, default=_default)
+from nuvlyx.core.jsonenc import dumps
 
 
 class FastJSONRenderer(BaseRenderer):

@@ -31,7 +31,7 @@ from .crypto import DecryptionError, decrypt, encrypt
 from .fields import is_money_field
 from .forms import LocalMoneyField
 from .l10n import request_store
-from .models import Store, StoreMember
+from .models import Event, Store, StoreMember
 
 
 def user_store_ids(request) -> list:
@@ -507,6 +507,54 @@ class StoreAdmin(NotFoundMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+class EventDispatchFilter(admin.SimpleListFilter):
+    title = _("dispatch")
+    parameter_name = "dispatch"
+
+    def lookups(self, request, model_admin):
+        return (("pending", _("Pending")), ("dispatched", _("Dispatched")), ("dead", _("Dead")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending":
+            return queryset.filter(dispatched_at__isnull=True, dead_at__isnull=True)
+        if self.value() == "dispatched":
+            return queryset.filter(dispatched_at__isnull=False)
+        if self.value() == "dead":
+            return queryset.filter(dead_at__isnull=False)
+        return queryset
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+    """The outbox, read-only: what happened and whether webhooks/WhatsApp picked it up.
+
+    Payloads are never shown here (order events carry credentials). A dead event (its consumers
+    failed EVENT_DISPATCH_MAX_ATTEMPTS times) can be dispatched again once the cause is fixed.
+    """
+
+    list_display = ("created_at", "type", "dispatch_state", "dispatch_attempts", "dispatch_error")
+    list_filter = (EventDispatchFilter, "type")
+    fields = ("id", "type", "created_at", "dispatched_at", "dispatch_attempts", "dispatch_error", "dead_at")
+    readonly_fields = fields
+    actions = ["dispatch_again"]
+
+    @admin.display(description=_("dispatch"))
+    def dispatch_state(self, obj) -> str:
+        if obj.dead_at is not None:
+            return gettext("Dead")
+        return gettext("Dispatched") if obj.dispatched_at is not None else gettext("Pending")
+
+    @admin.action(description=_("Dispatch the selected dead events again"))
+    def dispatch_again(self, request, queryset):
+        from .events import enqueue_dispatch
+
+        ids = list(queryset.filter(dead_at__isnull=False).values_list("pk", flat=True))
+        Event.objects.filter(pk__in=ids).update(dead_at=None, dispatch_attempts=0, dispatch_error="")
+        if ids:
+            enqueue_dispatch(ids)
+        self.message_user(request, gettext("%(count)d event(s) queued for dispatch.") % {"count": len(ids)})
 
 
 @admin.register(StoreMember)

@@ -156,16 +156,49 @@ def enqueue_dispatch(event_ids) -> None:
 
 
 def dispatch(event_id) -> None:
-    """Run every registered consumer for one event, then mark it dispatched (idempotent)."""
+    """Run every registered consumer for one event, then mark it dispatched (idempotent).
+
+    A consumer that raises makes the dispatch fail: it is counted on the event and raised again
+    (the task retries, the sweeper comes back); at EVENT_DISPATCH_MAX_ATTEMPTS failures the event
+    is dead instead: logged, shown in the admin, never swept again.
+    """
     from .timeutil import now
 
     event = Event.objects.filter(pk=event_id).select_related("store").first()
-    if event is None or event.dispatched_at is not None:
+    if event is None or event.dispatched_at is not None or event.dead_at is not None:
         return
     for name, handler in event_handlers().items():
         try:
             handler(event)
-        except Exception:
+        except Exception as exc:
             logger.exception("event handler %s failed for event %s", name, event.pk)
+            if _dispatch_failed(event, consumer=name, exc=exc):
+                return  # dead: the rest of the batch goes on
             raise
     Event.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(dispatched_at=now())
+
+
+def _dispatch_failed(event: Event, *, consumer: str, exc: Exception) -> bool:
+    """Count a failed dispatch; True when that was the last one allowed (the event is now dead).
+
+    The error names the consumer and the exception type only: messages may quote the payload.
+    """
+    from django.conf import settings
+    from django.db.models import F
+
+    from .timeutil import now
+
+    error = f"{consumer}: {type(exc).__name__}"[:300]
+    Event.objects.filter(pk=event.pk).update(dispatch_attempts=F("dispatch_attempts") + 1, dispatch_error=error)
+    attempts = Event.objects.filter(pk=event.pk).values_list("dispatch_attempts", flat=True).first() or 0
+    if attempts < settings.EVENT_DISPATCH_MAX_ATTEMPTS:
+        return False
+    Event.objects.filter(pk=event.pk, dead_at__isnull=True).update(dead_at=now())
+    logger.error(
+        "event %s (%s) is dead after %s failed dispatches (last: %s); see Events in the admin",
+        event.pk,
+        event.type,
+        attempts,
+        error,
+    )
+    return True

@@ -127,20 +127,28 @@ class Event(models.Model):
 
     `dispatched_at` is set once the consumers (webhooks, WhatsApp) have fanned it out;
     the sweeper re-dispatches anything still undispatched, so a broker outage loses nothing.
+    A dispatch that fails (a consumer raised) is counted; after EVENT_DISPATCH_MAX_ATTEMPTS
+    failures the event is dead (`dead_at`): never swept again, listed as dead in the admin.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=64)
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="events", verbose_name=_("store"))
+    type = models.CharField(_("type"), max_length=64)
     # The envelope, encrypted at rest: order events carry license credentials (API.md).
     payload_encrypted = models.TextField(editable=False)
-    created_at = CreatedAtField()
-    dispatched_at = models.DateTimeField(null=True, blank=True)
+    created_at = CreatedAtField(_("Created"))
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    # Failed dispatches. db_default: the outbox INSERT (core/sql.py) names only the columns above.
+    dispatch_attempts = models.PositiveIntegerField(_("failed dispatches"), default=0, db_default=0)
+    dispatch_error = models.CharField(_("last dispatch error"), max_length=300, blank=True, default="", db_default="")
+    dead_at = models.DateTimeField(_("dead since"), null=True, blank=True)
 
     objects = StoreScopedManager()
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         indexes = [
             models.Index(fields=["store", "type", "-created_at"], name="core_event_store_type"),
             models.Index(

@@ -20,10 +20,10 @@ def dispatch_events(self, event_ids: list[str]) -> None:
 
 @shared_task(name="core.sweep_events")
 def sweep_events() -> int:
-    """Re-enqueue events that were never fanned out (broker down at commit, worker died)."""
+    """Re-enqueue events that were never fanned out (broker down at commit, worker died); dead ones stay."""
     cutoff = now() - timedelta(seconds=30)
     ids = list(
-        Event.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff)
+        Event.objects.filter(dispatched_at__isnull=True, dead_at__isnull=True, created_at__lt=cutoff)
         .order_by("created_at")
         .values_list("pk", flat=True)[:1000]
     )

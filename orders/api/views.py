@@ -8,7 +8,6 @@ from nuvlyx.api.views import StoreScopedViewSet
 from nuvlyx.core.money import format_amount
 from nuvlyx.core.timeutil import parse_query_datetime
 
-from ..models import Order
 from ..selectors import order_detail, order_detail_queryset, order_list_page, order_total
 from ..services import order_cancel, order_place, order_refund
 from .serializers import OrderCreateInputSerializer, OrderListQuerySerializer
@@ -45,7 +44,6 @@ def _refund_body(result) -> dict:
 
 
 class OrderViewSet(StoreScopedViewSet):
-    queryset = Order.objects.all()
     read_scope = "orders:read"
     write_scope = "orders:write"
     not_found_message = "Order not found"

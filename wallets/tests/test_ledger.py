@@ -6,7 +6,7 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Sum
 
-from wallets.errors import InsufficientBalance
+from nuvlyx.core.errors import InsufficientBalance
 from wallets.models import LedgerEntry, Wallet
 from wallets.services import wallet_adjust, wallet_debit, wallet_recharge, wallet_refund
 from wallets.tests.factories import make_customer

@@ -2,7 +2,6 @@
 
 from rest_framework.response import Response
 
-from nuvlyx.api.errors import Conflict, ValidationFailed
 from nuvlyx.api.pagination import paginate_queryset, paginated_response, parse_page
 from nuvlyx.api.views import StoreScopedAPIView
 from nuvlyx.core.timeutil import format_datetime
@@ -18,12 +17,6 @@ def _valid(serializer_class, data):
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
-
-
-def _refused(exc: services.WebhookError):
-    if exc.field:
-        return ValidationFailed.field(exc.field, exc.message)
-    return Conflict(exc.message)
 
 
 def endpoint_payload(endpoint: WebhookEndpoint) -> dict:
@@ -69,16 +62,13 @@ class WebhookListView(_WebhookView):
 
     def post(self, request):
         data = _valid(WebhookCreateInput, request.data)
-        try:
-            endpoint, secret = services.endpoint_create(
-                store=self.store,
-                url=data["url"],
-                events=data["events"],
-                description=data["description"],
-                active=data["active"],
-            )
-        except services.WebhookError as exc:
-            raise _refused(exc) from None
+        endpoint, secret = services.endpoint_create(
+            store=self.store,
+            url=data["url"],
+            events=data["events"],
+            description=data["description"],
+            active=data["active"],
+        )
         response = Response({**endpoint_payload(endpoint), "secret": secret}, status=201)
         response["Cache-Control"] = "no-store"
         return response
@@ -93,16 +83,13 @@ class WebhookDetailView(_WebhookView):
     def patch(self, request, pk):
         endpoint = self.get_endpoint()
         data = _valid(WebhookUpdateInput, request.data)
-        try:
-            endpoint = services.endpoint_update(
-                endpoint=endpoint,
-                url=data.get("url"),
-                events=data.get("events"),
-                description=data.get("description"),
-                active=data.get("active"),
-            )
-        except services.WebhookError as exc:
-            raise _refused(exc) from None
+        endpoint = services.endpoint_update(
+            endpoint=endpoint,
+            url=data.get("url"),
+            events=data.get("events"),
+            description=data.get("description"),
+            active=data.get("active"),
+        )
         return Response(endpoint_payload(endpoint))
 
     def delete(self, request, pk):
@@ -114,10 +101,7 @@ class WebhookTestView(_WebhookView):
     """POST /webhooks/:id/test → 202 with the queued delivery of a new webhook.test event."""
 
     def post(self, request, pk):
-        try:
-            delivery = services.endpoint_send_test(endpoint=self.get_endpoint())
-        except services.WebhookError as exc:
-            raise _refused(exc) from None
+        delivery = services.endpoint_send_test(endpoint=self.get_endpoint())
         return Response(delivery_payload(delivery), status=202)
 
 
@@ -138,8 +122,5 @@ class RedeliverView(_WebhookView):
 
     def post(self, request, pk, delivery_id):
         delivery = selectors.delivery_get(endpoint=self.get_endpoint(), delivery_id=delivery_id)
-        try:
-            new = services.delivery_redeliver(delivery=delivery)
-        except services.WebhookError as exc:
-            raise _refused(exc) from None
+        new = services.delivery_redeliver(delivery=delivery)
         return Response(delivery_payload(new), status=202)

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from nuvlyx.core import delivery as delivery_engine
 from nuvlyx.core.events import emit
 from nuvlyx.core.timeutil import now
 from webhooks import services, ssrf, transport
 from webhooks.models import Attempt, Delivery, WebhookEndpoint
-from webhooks.selectors import deliveries_due
 
 from .receiver import Reply
 
@@ -71,7 +71,7 @@ def test_failure_schedules_retry_with_jitter_and_logs_the_attempt(setup, receive
     endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
     assert endpoint.failing_since is not None
     # not due yet → a duplicate message does nothing
-    assert attempt(delivery) == "skipped"
+    assert attempt(delivery) == "not_claimed"
     assert len(receiver.requests) == 1
 
 
@@ -87,12 +87,13 @@ def test_schedule_is_the_contract():
     from django.conf import settings
 
     assert settings.WEBHOOK_RETRY_SCHEDULE == [5, 300, 1800, 7200, 18000, 36000, 36000]
-    assert services.max_attempts() == 8
+    assert services.CHANNEL.max_attempts() == 8
+    schedule = services.CHANNEL.schedule()
     for made, base in enumerate([5, 300, 1800, 7200, 18000, 36000, 36000], start=1):
-        assert base * 0.9 <= services.retry_delay(attempts_made=made) <= base * 1.1
+        assert base * 0.9 <= delivery_engine.retry_delay(schedule, attempts_made=made) <= base * 1.1
     # Retry-After wins when longer, capped at the longest step
-    assert services.retry_delay(attempts_made=1, retry_after=120) == 120
-    assert services.retry_delay(attempts_made=1, retry_after=10**9) == 36000
+    assert delivery_engine.retry_delay(schedule, attempts_made=1, retry_after=120) == 120
+    assert delivery_engine.retry_delay(schedule, attempts_made=1, retry_after=10**9) == 36000
 
 
 def test_retry_after_honoured_on_429(setup, receiver):
@@ -154,10 +155,10 @@ def test_lease_blocks_a_second_sender(setup, receiver):
     _, _, new_delivery = setup
     delivery = new_delivery()
     Delivery.objects.filter(pk=delivery.pk).update(locked_until=now() + timedelta(seconds=60))
-    assert attempt(delivery) == "skipped"
-    assert list(deliveries_due(at=now())) == []
+    assert attempt(delivery) == "not_claimed"
+    assert list(delivery_engine.sweepable(services.CHANNEL, at=now())) == []
     Delivery.objects.filter(pk=delivery.pk).update(locked_until=now() - timedelta(seconds=1))
-    assert list(deliveries_due(at=now())) == [delivery]
+    assert list(delivery_engine.sweepable(services.CHANNEL, at=now())) == [delivery]
     assert attempt(delivery) == "succeeded"
     assert len(receiver.requests) == 1
 

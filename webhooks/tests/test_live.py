@@ -10,11 +10,11 @@ from django.db import transaction
 from standardwebhooks.webhooks import Webhook
 
 from conftest import BASE_DIR, subprocess_env, wait_until
+from nuvlyx.core.delivery import INTERRUPTED
 from nuvlyx.core.events import emit
 from nuvlyx.core.models import Event
 from nuvlyx.core.tasks import sweep_events
 from webhooks.models import Attempt, Delivery, WebhookEndpoint
-from webhooks.services import INTERRUPTED
 from webhooks.tasks import sweep_deliveries
 
 from .receiver import Reply

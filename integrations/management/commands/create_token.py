@@ -3,8 +3,8 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.services import TokenError, api_token_create
-from nuvlyx.api.permissions import SCOPES
 from nuvlyx.core.models import Store
+from nuvlyx.core.scopes import SCOPES
 from nuvlyx.core.timeutil import now
 
 

@@ -1,6 +1,7 @@
 """A URLconf for kernel tests: the real API plus two views that exercise the kernel itself.
 
-`/echo` validates a body with the shared fields; `/boom` raises an unexpected error (→ 500).
+`/echo` validates a body with the shared fields; `/boom` raises an unexpected error (→ 500);
+`/boom-plain` raises outside DRF (→ the middleware's 500).
 Both sit on the same base view, authentication, scope permission and throttle as every endpoint.
 """
 
@@ -35,7 +36,13 @@ class BoomView(StoreScopedAPIView):
         raise RuntimeError("secret-internal-detail SELECT * FROM somewhere")
 
 
+def plain_boom(request):
+    """A plain Django view under /api/: its exception escapes DRF and reaches ApiErrorMiddleware."""
+    raise RuntimeError("secret-internal-detail from outside DRF")
+
+
 urlpatterns = [
+    path("api/v1/external/boom-plain", plain_boom),
     path("api/v1/external/echo", EchoView.as_view()),
     path("api/v1/external/boom", BoomView.as_view()),
     path("", include("nuvlyx.urls")),

@@ -157,6 +157,35 @@ def test_500_is_generic_with_request_id_and_logged(api, caplog):
     assert any(body["requestId"] in record.getMessage() for record in caplog.records)
 
 
+def test_500_body_is_the_same_from_every_entry_point(api, client, rf, caplog):
+    """DRF's handler, ApiErrorMiddleware (outside DRF) and handler500 render one body (one function)."""
+    from nuvlyx.api.middleware import RequestIdMiddleware
+    from nuvlyx.urls import handler500
+
+    bodies = []
+    with caplog.at_level("ERROR", logger="nuvlyx.api"):
+        drf_response = api.get("/boom")
+        client.raise_request_exception = False
+        plain_response = client.get(API + "/boom-plain")
+    django_response = RequestIdMiddleware(handler500)(rf.get(API + "/anything"))
+    django_response.json = lambda: json.loads(django_response.content)  # what the test client adds
+    for response in (drf_response, plain_response, django_response):
+        body = assert_error(response, 500, "internal_error")
+        assert response["Content-Type"] == "application/json"
+        assert body.pop("requestId") == response["X-Request-Id"]
+        assert "secret-internal-detail" not in response.content.decode()
+        bodies.append(body)
+    assert bodies[0] == bodies[1] == bodies[2]
+    assert bodies[0] == {
+        "statusCode": 500,
+        "message": "Internal server error",
+        "error": "Internal Server Error",
+        "code": "internal_error",
+    }
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert drf_response["X-Request-Id"] in logged and plain_response["X-Request-Id"] in logged
+
+
 def test_nul_characters_are_refused_with_422_naming_the_field(api):
     body = assert_error(
         api.post("/echo", raw='{"amount": "1.00", "items": [{"a\\u0000": 1}]}'), 422, "validation_error"

@@ -118,3 +118,75 @@ def test_an_endpoint_makes_its_events_wanted(store, api, django_capture_on_commi
     with django_capture_on_commit_callbacks() as callbacks:
         wanted = events.emit(store=store, type="customer.created", data={"id": "y"})
     assert callbacks and Event.objects.get(pk=wanted.pk).dispatched_at is None
+
+
+# --- poison events: a consumer that always fails -------------------------------------------------
+@pytest.fixture
+def failing_consumer():
+    """A real registered consumer that raises on every event (a bug, a bad configuration)."""
+    calls = []
+
+    def handler(event):
+        calls.append(event.pk)
+        raise RuntimeError(f"consumer bug while handling {event.payload['data']}")
+
+    events.register_event_handler("test-poison", handler)
+    yield calls
+    events._handlers.pop("test-poison")
+
+
+def test_a_poison_event_stops_after_the_cap_and_is_dead_in_the_admin(store, failing_consumer, settings, client, caplog):
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+
+    from nuvlyx.core.services import store_create
+    from nuvlyx.core.tasks import sweep_events
+    from nuvlyx.core.timeutil import now
+
+    settings.EVENT_DISPATCH_MAX_ATTEMPTS = 3
+    poison = events.emit(store=store, type="webhook.test", data={"secret": "s3cr3t-value"})
+    Event.objects.filter(pk=poison.pk).update(created_at=now() - timedelta(minutes=5))
+
+    for attempt in (1, 2):
+        with pytest.raises(RuntimeError):
+            events.dispatch(poison.pk)  # the task retries, the sweeper comes back
+        row = Event.objects.get(pk=poison.pk)
+        assert (row.dispatch_attempts, row.dead_at, row.dispatched_at) == (attempt, None, None)
+    with caplog.at_level("ERROR", logger="nuvlyx.core.events"):
+        events.dispatch(poison.pk)  # the third failure: given up, not raised (the batch goes on)
+    row = Event.objects.get(pk=poison.pk)
+    assert row.dispatch_attempts == 3 and row.dead_at is not None and row.dispatched_at is None
+    assert row.dispatch_error == "test-poison: RuntimeError"  # never the message: it may quote the payload
+    assert any("is dead after 3 failed dispatches" in r.getMessage() for r in caplog.records)
+    assert "s3cr3t-value" not in caplog.text.split("Traceback")[0]
+
+    events.dispatch(poison.pk)  # dead: nothing runs any more
+    assert failing_consumer == [poison.pk] * 3
+    assert sweep_events() == 0  # and the sweeper leaves it alone
+
+    owner_store = store_create(slug="tienda", name="Tienda", owner_email="owner@example.com", owner_password="pw-1")
+    Event.objects.filter(pk=poison.pk).update(store=owner_store)
+    client.force_login(get_user_model().objects.get(username="owner@example.com"))
+    dead_list = client.get("/admin/core/event/?dispatch=dead")
+    assert dead_list.status_code == 200
+    assert str(poison.pk) in dead_list.content.decode()
+    pending_list = client.get("/admin/core/event/?dispatch=pending")
+    assert str(poison.pk) not in pending_list.content.decode()
+    assert "s3cr3t-value" not in client.get(f"/admin/core/event/{poison.pk}/change/").content.decode()
+
+
+def test_a_dead_event_can_be_dispatched_again_from_the_admin(store, failing_consumer, settings, client):
+    from django.contrib.auth.models import User
+
+    settings.EVENT_DISPATCH_MAX_ATTEMPTS = 1
+    poison = events.emit(store=store, type="webhook.test", data={})
+    events.dispatch(poison.pk)
+    assert Event.objects.get(pk=poison.pk).dead_at is not None
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    response = client.post(
+        "/admin/core/event/", {"action": "dispatch_again", "_selected_action": [str(poison.pk)]}, follow=True
+    )
+    assert response.status_code == 200
+    row = Event.objects.get(pk=poison.pk)
+    assert (row.dead_at, row.dispatch_attempts, row.dispatch_error) == (None, 0, "")

@@ -12,9 +12,9 @@ from django.core.management.base import BaseCommand
 from integrations.models import ApiToken
 from integrations.services import api_token_create, api_token_revoke
 from integrations.tokens import hash_token
-from nuvlyx.api.permissions import SCOPES
 from nuvlyx.core.crypto import DecryptionError, decrypt, encrypt
 from nuvlyx.core.models import Store
+from nuvlyx.core.scopes import SCOPES
 from nuvlyx.core.services import store_create
 
 DEMO_SLUG = "demo"

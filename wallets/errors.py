@@ -1,6 +1,0 @@
-from nuvlyx.api.errors import ApiError
-
-
-class InsufficientBalance(ApiError):
-    status_code = 400
-    code = "insufficient_balance"
