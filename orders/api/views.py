@@ -109,7 +109,7 @@ class OrderViewSet(StoreScopedViewSet):
         return Response(_refund_body(order_cancel(store=self.store, order_id=pk, actor_token_id=request.auth.pk)))
 
     def replace_item(self, request, pk=None, item_id=None):
-        serializer = ItemReplaceInputSerializer(data=request.data if isinstance(request.data, dict) else {})
+        serializer = ItemReplaceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order_item_replace(
             store=self.store,
