@@ -435,10 +435,20 @@ def order_fulfil_item(*, store, item_id: UUID, credentials: str = "", note: str 
     return order
 
 
+@dataclass(frozen=True)
+class ReplacedItem:
+    replacement: OrderItemReplacement
+    order_data: dict  # the order as GET /orders/:id shows it (the event's data, new credentials included)
+
+    @property
+    def item_data(self) -> dict:
+        return next(item for item in self.order_data["items"] if item["id"] == str(self.replacement.item_id))
+
+
 @transaction.atomic
 def order_item_replace(
     *, store, order_id: UUID, item_id: UUID, reason: str = "", actor_token_id: UUID | None = None, actor_user=None
-) -> OrderItemReplacement:
+) -> ReplacedItem:
     """Warranty replacement: a new AVAILABLE license of the item's variation replaces the delivered one.
 
     The old license becomes REPLACED (never back in stock), the item keeps its expiresAt, nothing is charged,
@@ -479,4 +489,4 @@ def order_item_replace(
     data = order_detail_data(order)
     data["replacedItemId"] = str(item.pk)
     emit(store=store, type="order.item_replaced", data=data)
-    return replacement
+    return ReplacedItem(replacement=replacement, order_data=data)

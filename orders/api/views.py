@@ -111,15 +111,14 @@ class OrderViewSet(StoreScopedViewSet):
     def replace_item(self, request, pk=None, item_id=None):
         serializer = ItemReplaceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order_item_replace(
+        replaced = order_item_replace(
             store=self.store,
             order_id=pk,
             item_id=item_id,
             reason=serializer.validated_data.get("reason") or "",
             actor_token_id=request.auth.pk,
         )
-        data = order_detail(store=self.store, order_id=pk)
-        return Response(next(item for item in data["items"] if item["id"] == str(item_id)))
+        return Response(replaced.item_data)
 
 
 def _license_filters(query_params) -> dict:
