@@ -477,7 +477,12 @@ class SubscriptionSettingsAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     """One row per store; without it the defaults apply (reminders 3, 1 and 0 days before; 3 replacements)."""
 
     list_display = ("__str__", "reminder_days_display", "max_replacements_per_item", "updated_at")
-    fields = ("store", "reminder_days", "max_replacements_per_item")
+
+    def get_fields(self, request, obj=None):
+        fields = ["reminder_days", "max_replacements_per_item"]
+        if obj is None and (request.user.is_superuser or len(user_store_ids(request)) > 1):
+            return ["store", *fields]  # who creates it chooses the store; an owner's only store is implied
+        return fields
 
     def has_add_permission(self, request, *args):
         if not super().has_add_permission(request, *args):
