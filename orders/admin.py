@@ -484,12 +484,14 @@ class SubscriptionSettingsAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             return ["store", *fields]  # who creates it chooses the store; an owner's only store is implied
         return fields
 
-    def has_add_permission(self, request, *args):
-        if not super().has_add_permission(request, *args):
-            return False
-        if request.user.is_superuser:
-            return True
-        return not SubscriptionSettings.objects.filter(store_id__in=user_store_ids(request)).exists()
+    def add_view(self, request, form_url="", extra_context=None):
+        # One row per store: an owner whose store has it already edits it (no query on the admin index,
+        # which asks every ModelAdmin whether adding is allowed).
+        if not request.user.is_superuser:
+            existing = SubscriptionSettings.objects.filter(store_id__in=user_store_ids(request)).first()
+            if existing is not None:
+                return HttpResponseRedirect(reverse("admin:orders_subscriptionsettings_change", args=[existing.pk]))
+        return super().add_view(request, form_url, extra_context)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -91,7 +91,11 @@ def test_subscription_settings_page_in_spanish(store):
     assert response.status_code == 302, response.content[:2000]
     settings = SubscriptionSettings.objects.get(store=store)
     assert (settings.reminder_days, settings.max_replacements_per_item) == ([7, 2, 0], 5)
-    assert owner.get(reverse("admin:orders_subscriptionsettings_add")).status_code == 403  # one per store
+    again = owner.get(reverse("admin:orders_subscriptionsettings_add"))  # one per store: edit it instead
+    assert again.status_code == 302
+    assert again["Location"] == reverse("admin:orders_subscriptionsettings_change", args=[store.pk])
+    change = owner.get(again["Location"])
+    assert change.status_code == 200 and b"7,2,0" in change.content
 
 
 def test_reminders_log_shows_sent_and_skipped_to_the_owner_only(store, other_store, item):
