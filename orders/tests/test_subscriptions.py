@@ -464,3 +464,41 @@ def test_whatsapp_parameters_of_license_events(store, delivered):
     local_date = expires.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo")).date().isoformat()
     assert values == [delivered["customer"].name, item.product_name, local_date, "1", item.order.order_number]
     assert whatsapp._customer_id("license.expiring", data) == str(delivered["customer"].pk)
+
+
+def test_license_expiring_and_item_replaced_go_to_whatsapp_template_routes(api, store):
+    from django.test import override_settings
+
+    from integrations import whatsapp
+    from integrations.tests.fake_mosend import FakeMosend
+    from integrations.tests.whatsapp_helpers import connect, route
+
+    variation = make_variation(store, duration_days=30)
+    stock(variation, 2)
+    customer = make_customer(store, balance="10000.00", phone="+573001234567", name="Ana")
+    item = buy(store, customer, variation)
+    connect(store)
+    params = ["customer_name", "product_name", "expiry_date", "days_left", "order_number"]
+    route(store, event_type="license.expiring", parameters=params, template="vence_pronto")
+    route(store, event_type="order.item_replaced", parameters=["customer_name", "credentials"], template="garantia")
+    due_in(item, timedelta(days=3) - timedelta(minutes=1))
+    reminders_run()
+    assert api.post(replace_path(item)).status_code == 200
+
+    with FakeMosend() as fake, override_settings(MOSEND_API_URL=fake.url):
+        for event in Event.objects.filter(type__in=["license.expiring", "order.item_replaced"]).order_by("created_at"):
+            message = whatsapp.handle_event(event)
+            assert whatsapp.message_send(message_id=message.pk) == "SENT"
+        expiring, replaced = [request.json["template"] for request in fake.requests]
+
+    expires = OrderItem.objects.get(pk=item.pk).expires_at.astimezone(zoneinfo.ZoneInfo(store.timezone))
+    assert expiring["name"] == "vence_pronto"
+    assert expiring["parameters"] == [
+        "Ana",
+        item.product_name,
+        expires.date().isoformat(),
+        "3",
+        item.order.order_number,
+    ]
+    new_credentials = decrypt(OrderItem.objects.select_related("license").get(pk=item.pk).license.credentials_encrypted)
+    assert replaced["name"] == "garantia" and replaced["parameters"] == ["Ana", new_credentials]
