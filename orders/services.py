@@ -1,8 +1,10 @@
-"""Every write to orders: placing, refunding, cancelling, fulfilling by hand. One transaction each.
+"""Every write to orders: placing (and renewing), refunding, cancelling, fulfilling by hand, warranty
+replacements. One transaction each.
 
-Lock order (never deadlocks): the customer's wallet, then licenses (SKIP LOCKED, variation by
-variation in id order) with each variation's counter row, then the store's OrderCounter last,
-so the order number is only held between its assignment and the commit (order_place leaves
+Lock order (never deadlocks): the items an order renews (id order), the customer's wallet, then licenses
+(SKIP LOCKED, variation by variation in id order) with each variation's counter row, then the store's
+OrderCounter last. A replacement locks its item, then takes a license (SKIP LOCKED) and the counter row.
+The order number is only held between its assignment and the commit (order_place leaves
 only the order row and the two event rows after it). Any failure rolls the
 whole transaction back, which is also what keeps order numbers gap-free.
 """

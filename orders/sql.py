@@ -99,7 +99,8 @@ ORDER_DETAIL_ITEMS = _timestamps(
 # unique (item, point) makes the claim exactly-once across beats and workers: a concurrent run waits on the
 # uncommitted rows of the first and then skips them. A point due more than a day ago is claimed SKIPPED.
 # Moments: -1 → expiresAt; 0 → the start of the expiry day in the store's time zone; N → expiresAt − N days.
-# Only points after the delivery count (a 2-day license never gets the 3-day reminder).
+# Only points after the delivery count (a 2-day license never gets the 3-day reminder). Rows are claimed in
+# (item, point) order, so two concurrent passes wait on each other's keys in the same order (no deadlock).
 REMINDERS_CLAIM = render(
     "INSERT INTO {R} ({R.id}, {R.store}, {R.item}, {R.license}, {R.point}, {R.status}, {R.due_at}, {R.created_at})"
     " SELECT gen_random_uuid(), i.{I.store}, i.{I.id}, i.{I.license}, p.point,"
@@ -117,7 +118,7 @@ REMINDERS_CLAIM = render(
     " AND d.due <= %(now)s AND d.due >= i.{I.delivered_at}"
     " AND NOT EXISTS (SELECT 1 FROM {I} n WHERE n.{I.renews_item} = i.{I.id})"
     " AND NOT EXISTS (SELECT 1 FROM {R} r WHERE r.{R.item} = i.{I.id} AND r.{R.point} = p.point)"
-    " LIMIT %(limit)s"
+    " ORDER BY i.{I.id}, p.point LIMIT %(limit)s"
     " ON CONFLICT ({R.item}, {R.point}) DO NOTHING"
     " RETURNING {R.id}, {R.store}, {R.item}, {R.point}, {R.status}",
     R=LicenseReminder,
