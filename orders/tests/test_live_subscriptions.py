@@ -176,3 +176,19 @@ def test_reminders_once_each_with_two_beats_and_two_workers(api, store, celery_w
         for beat in beats:
             stop(beat)
         receiver.stop()
+
+
+def test_concurrent_renewals_of_one_item_renew_it_once(live_server_proc, store, make_token):
+    variation = make_variation(store, price="1000.00", duration_days=30)
+    stock(variation, 10)
+    customer = make_customer(store, balance="10000.00")
+    item = order_place(store=store, customer_id=customer.pk, items=[variation.pk]).order.items.get()
+    token = make_token(store, rate_limit_per_minute=100000)
+    server = live_server_proc()
+    body = {"customerId": str(customer.pk), "items": [{"variationId": str(variation.pk), "renewsItemId": str(item.pk)}]}
+
+    responses = fire(server.api + "/orders", token, [body] * 6)
+
+    assert Counter(r.status_code for r in responses) == {201: 1, 409: 5}, [r.text[:200] for r in responses]
+    assert OrderItem.objects.filter(renews_item=item).count() == 1
+    assert Wallet.objects.get(customer=customer).balance == 8000  # two purchases: the item and one renewal
