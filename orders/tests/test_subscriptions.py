@@ -502,3 +502,11 @@ def test_license_expiring_and_item_replaced_go_to_whatsapp_template_routes(api, 
     ]
     new_credentials = decrypt(OrderItem.objects.select_related("license").get(pk=item.pk).license.credentials_encrypted)
     assert replaced["name"] == "garantia" and replaced["parameters"] == ["Ana", new_credentials]
+
+
+def test_licenses_of_another_store_are_never_listed(api_for, store, other_store, holdings):
+    theirs = api_for(other_store)
+    assert len(ids(theirs.get("/licenses"))) == 1  # only its own
+    assert ids(theirs.get("/licenses", {"customerId": str(holdings["ana"].pk)})) == []
+    assert ids(theirs.get("/licenses", {"variationId": str(holdings["variation"].pk)})) == []
+    assert ids(theirs.get("/licenses", {"customerPhone": "+573001112233"})) == []
