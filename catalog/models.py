@@ -154,6 +154,7 @@ class License(StoreOwned):
         AVAILABLE = "AVAILABLE", _("Available")
         DELIVERED = "DELIVERED", _("Delivered")
         REVOKED = "REVOKED", _("Revoked")
+        REPLACED = "REPLACED", _("Replaced (warranty)")
 
     # No index of its own: the unique (variation, credentials_hash) index leads with it.
     variation = models.ForeignKey(

@@ -277,3 +277,22 @@ def _counters_after_take(*, variation: Variation, count: int) -> None:
     ).update(low_stock_notified=True)
     if flagged:
         emit(store=variation.store, type="inventory.low_stock", data=stock_row(variation.pk))
+
+
+def license_replace(*, old_license: License, variation: Variation, expires_at, delivered_at=None) -> License:
+    """A warranty replacement: take one AVAILABLE license of `variation` (SKIP LOCKED, as an order does),
+    give it `expires_at` (the item keeps its time), and mark `old_license` REPLACED (never back in stock).
+
+    Must run inside the caller's transaction, with the item row locked. OutOfStock (400) when none is free.
+    The counters stay equal to the real counts: available -1 and delivered +1 for the new one (license_take),
+    delivered -1 for the old one, which is no longer DELIVERED.
+    """
+    delivered_at = delivered_at or now()
+    taken = _take(variation=variation, quantity=1, delivered_at=delivered_at, expires_at=expires_at)
+    if not taken:
+        raise OutOfStock(f"Out of stock: {variation.sku} has no license available for a replacement")
+    _counters_after_take(variation=variation, count=1)
+    License.objects.filter(pk=old_license.pk).update(status=License.Status.REPLACED)
+    old_license.status = License.Status.REPLACED
+    Variation.objects.filter(pk=variation.pk).update(stock_delivered=F("stock_delivered") - 1, updated_at=now())
+    return taken[0]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import zoneinfo
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,8 +44,11 @@ ROUTABLE_EVENT_TYPES = (
     "order.completed",
     "order.refunded",
     "order.cancelled",
+    "order.item_replaced",
     "wallet.recharged",
     "customer.created",
+    "license.expiring",
+    "license.expired",
 )
 assert set(ROUTABLE_EVENT_TYPES) <= set(EVENT_TYPES)
 
@@ -86,14 +90,22 @@ def _join(values) -> str:
     return LIST_SEPARATOR.join(v for v in (_s(value).strip() for value in values) if v)
 
 
-def _date(value: Any) -> str:
-    """`2026-06-18T00:00:00.000Z` → `2026-06-18` (UTC); anything unparseable is passed through."""
+def _date(value: Any, timezone: str | None = None) -> str:
+    """`2026-06-18T03:00:00.000Z` → `2026-06-18` (in `timezone`, the store's; UTC when None); anything
+    unparseable is passed through."""
     text = _s(value)
     try:
         parsed: datetime | None = parse_datetime(text) if text else None
     except ValueError:
         parsed = None
-    return parsed.date().isoformat() if parsed else text
+    if parsed is None:
+        return text
+    if timezone and parsed.tzinfo is not None:
+        try:
+            parsed = parsed.astimezone(zoneinfo.ZoneInfo(timezone))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return parsed.date().isoformat()
 
 
 def _delivered(item: dict, key: str) -> Any:
@@ -113,10 +125,15 @@ def _customer(data: dict) -> dict:
 class Context:
     """What an extractor reads: the event type, its data, the store."""
 
-    def __init__(self, *, event_type: str, data: dict, store_name: str):
+    def __init__(self, *, event_type: str, data: dict, store_name: str, timezone: str | None = None):
         self.event_type = event_type
         self.data = data if isinstance(data, dict) else {}
         self.store_name = store_name
+        self.timezone = timezone
+
+    @property
+    def is_order(self) -> bool:
+        return self.event_type.startswith("order.")
 
 
 Extractor = Callable[[Context], str]
@@ -129,21 +146,29 @@ PARAMETERS: dict[str, tuple[Any, Extractor]] = {
     "order_number": (gettext_lazy("Order number"), lambda c: _s(c.data.get("orderNumber"))),
     "order_status": (
         gettext_lazy("Order status"),
-        lambda c: _s(c.data.get("status")) if "orderNumber" in c.data else "",
+        lambda c: _s(c.data.get("status")) if c.is_order and "orderNumber" in c.data else "",
     ),
     "order_total": (gettext_lazy("Order total"), lambda c: _s(c.data.get("totalAmount"))),
     "order_date": (
         gettext_lazy("Order date"),
-        lambda c: _date(c.data.get("createdAt")) if "orderNumber" in c.data else "",
+        lambda c: _date(c.data.get("createdAt"), c.timezone) if c.is_order and "orderNumber" in c.data else "",
     ),
     "currency": (gettext_lazy("Currency"), lambda c: _s(c.data.get("currencyCode") or c.data.get("currency"))),
-    "product_name": (gettext_lazy("Product name(s)"), lambda c: _join(i.get("productName") for i in _items(c.data))),
-    "sku": (gettext_lazy("SKU(s)"), lambda c: _join(i.get("sku") for i in _items(c.data))),
+    # order events list items; license.* events are one item (productName / sku / expiresAt at the top)
+    "product_name": (
+        gettext_lazy("Product name(s)"),
+        lambda c: _join(i.get("productName") for i in _items(c.data)) or _s(c.data.get("productName")),
+    ),
+    "sku": (gettext_lazy("SKU(s)"), lambda c: _join(i.get("sku") for i in _items(c.data)) or _s(c.data.get("sku"))),
     "credentials": (gettext_lazy("Credentials"), lambda c: _join(_delivered(i, "credentials") for i in _items(c.data))),
     "expiry_date": (
         gettext_lazy("Expiry date(s)"),
-        lambda c: _join(_date(_delivered(i, "expiresAt")) for i in _items(c.data)),
+        lambda c: (
+            _join(_date(_delivered(i, "expiresAt"), c.timezone) for i in _items(c.data))
+            or _date(c.data.get("expiresAt"), c.timezone)
+        ),
     ),
+    "days_left": (gettext_lazy("Days left (license reminders)"), lambda c: _s(c.data.get("daysLeft"))),
     "post_sale_instructions": (
         gettext_lazy("Post-sale instructions"),
         lambda c: _join(i.get("postSaleInstructions") for i in _items(c.data)),
@@ -167,9 +192,11 @@ def clean_parameter(value: str) -> str:
     return _WHITESPACE_RUN.sub(" ", value).strip()
 
 
-def extract_parameters(*, keys: list[str], event_type: str, data: dict, store_name: str) -> list[str]:
-    """The template parameters, in order. Missing data → "" (never an exception)."""
-    context = Context(event_type=event_type, data=data, store_name=store_name)
+def extract_parameters(
+    *, keys: list[str], event_type: str, data: dict, store_name: str, store_timezone: str | None = None
+) -> list[str]:
+    """The template parameters, in order; dates in the store's time zone. Missing data → "" (never raises)."""
+    context = Context(event_type=event_type, data=data, store_name=store_name, timezone=store_timezone)
     values = []
     for key in keys:
         entry = PARAMETERS.get(key)
@@ -244,6 +271,8 @@ def connection_check(*, connection: MosendConnection) -> mosend.MosendResult:
 def _customer_id(event_type: str, data: dict) -> str | None:
     if event_type.startswith("order."):
         value = _get(data, "user", "id") or data.get("customerId")
+    elif event_type.startswith("license."):
+        value = _get(data, "customer", "id")
     elif event_type == "wallet.recharged":
         value = data.get("customerId") or _get(data, "customer", "id")
     elif event_type == "customer.created":
@@ -361,7 +390,11 @@ class WhatsAppChannel(delivery.Channel):
         data = (message.event.payload or {}).get("data") or {}
         keys = list(message.parameter_keys)
         parameters = extract_parameters(
-            keys=keys, event_type=message.event_type, data=data, store_name=message.store.name
+            keys=keys,
+            event_type=message.event_type,
+            data=data,
+            store_name=message.store.name,
+            store_timezone=message.store.timezone,
         )
         secrets = [api_key] + [value for key, value in zip(keys, parameters, strict=True) if key in SECRET_PARAMETERS]
         result = mosend.send_template(

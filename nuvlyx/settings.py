@@ -235,11 +235,17 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 EVENT_DISPATCH_MAX_ATTEMPTS = env.int("EVENT_DISPATCH_MAX_ATTEMPTS", default=10)
 # How often beat runs the sweepers (tests shorten it to see recovery after a broker outage).
 SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60.0)
+# How often beat looks for due subscription reminders (orders/reminders.py; tests shorten it).
+LICENSE_REMINDER_INTERVAL_SECONDS = env.float("LICENSE_REMINDER_INTERVAL_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "core-dispatch-pending-events": {"task": "core.sweep_events", "schedule": SWEEP_INTERVAL_SECONDS},
     "api-purge-idempotency-keys": {"task": "api.purge_idempotency_keys", "schedule": 3600.0},
     "webhooks-sweep-deliveries": {"task": "webhooks.sweep_deliveries", "schedule": SWEEP_INTERVAL_SECONDS},
     "integrations-sweep-messages": {"task": "integrations.sweep_messages", "schedule": SWEEP_INTERVAL_SECONDS},
+    "orders-license-reminders": {
+        "task": "orders.send_license_reminders",
+        "schedule": LICENSE_REMINDER_INTERVAL_SECONDS,
+    },
 }
 
 # --- Logging: never log secrets; every API log line carries the request id ---------------------

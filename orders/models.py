@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -109,6 +110,16 @@ class OrderItem(models.Model):
     fulfilment_note = models.TextField(blank=True, default="", verbose_name=_("Fulfilment note"))
     delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Delivered"))
     expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Expires"))
+    # A renewal: this item continues `renews_item`'s time. One-to-one: an item is renewed at most once
+    # (the next renewal renews this item).
+    renews_item = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="renewed_by",
+        verbose_name=_("Renews"),
+    )
     created_at = CreatedAtField(verbose_name=_("Created"))
 
     objects = StoreScopedManager()
@@ -120,7 +131,113 @@ class OrderItem(models.Model):
         indexes = [
             models.Index(fields=["store", "variation"], name="orders_item_store_variation"),
             models.Index(fields=["store", "product"], name="orders_item_store_product"),
+            models.Index(fields=["expires_at"], name="orders_item_expiring", condition=models.Q(status="DELIVERED")),
         ]
 
     def __str__(self) -> str:
         return f"{self.product_name} ({self.sku}) · {self.order.order_number}"
+
+
+DEFAULT_REMINDER_DAYS = [3, 1, 0]
+DEFAULT_MAX_REPLACEMENTS = 3
+
+
+def default_reminder_days() -> list[int]:
+    return list(DEFAULT_REMINDER_DAYS)
+
+
+class SubscriptionSettings(models.Model):
+    """A store's subscription rules: when to remind before expiry, how many warranty replacements per item.
+
+    A store without a row uses the defaults (3 and 1 days before, and on the day of expiry; 3 replacements).
+    """
+
+    store = models.OneToOneField(
+        "core.Store", primary_key=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("Store")
+    )
+    reminder_days = ArrayField(
+        models.PositiveSmallIntegerField(),
+        default=default_reminder_days,
+        blank=True,
+        size=10,
+        help_text=_("Days before expiry to send license.expiring (0 = on the day of expiry), e.g. 3,1,0."),
+        verbose_name=_("Reminder days"),
+    )
+    max_replacements_per_item = models.PositiveSmallIntegerField(
+        default=DEFAULT_MAX_REPLACEMENTS,
+        help_text=_("Warranty replacements allowed per order item."),
+        verbose_name=_("Replacements per item"),
+    )
+    updated_at = UpdatedAtField(verbose_name=_("Updated"))
+
+    class Meta:
+        verbose_name = _("subscription settings")
+        verbose_name_plural = _("subscription settings")
+
+    def __str__(self) -> str:
+        return _("Subscription settings of %(store)s") % {"store": self.store.name}
+
+
+class OrderItemReplacement(StoreOwned):
+    """One warranty replacement of an item's license: the old one became REPLACED, the new one is the item's."""
+
+    item = models.ForeignKey(
+        OrderItem, on_delete=models.CASCADE, related_name="replacements", verbose_name=_("Order item")
+    )
+    old_license = models.OneToOneField(
+        "catalog.License", on_delete=models.PROTECT, related_name="replaced_by", verbose_name=_("Replaced license")
+    )
+    new_license = models.OneToOneField(
+        "catalog.License", on_delete=models.PROTECT, related_name="replacement_of", verbose_name=_("New license")
+    )
+    reason = models.CharField(max_length=500, blank=True, default="", verbose_name=_("Reason"))
+    replaced_at = CreatedAtField(verbose_name=_("Replaced"))
+
+    class Meta:
+        verbose_name = _("license replacement")
+        verbose_name_plural = _("license replacements")
+        ordering = ["replaced_at", "id"]
+        indexes = [models.Index(fields=["item", "replaced_at"], name="orders_replacement_item")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} · {self.replaced_at:%Y-%m-%d %H:%M}" if self.replaced_at else str(self.item_id)
+
+
+class LicenseReminder(StoreOwned):
+    """One reminder point of one delivered item, claimed once: the unique (item, point) row is the guarantee.
+
+    `point` = days left for license.expiring (0 = the day of expiry), EXPIRED_POINT for license.expired.
+    SKIPPED = the point had passed more than a day ago when the task first saw it (downtime): no event.
+    """
+
+    EXPIRED_POINT = -1
+
+    class Status(models.TextChoices):
+        SENT = "SENT", _("Sent")
+        SKIPPED = "SKIPPED", _("Skipped (late)")
+
+    item = models.ForeignKey(
+        OrderItem, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("Order item")
+    )
+    license = models.ForeignKey(
+        "catalog.License",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reminders",
+        verbose_name=_("License"),
+    )
+    point = models.SmallIntegerField(verbose_name=_("Reminder point"))
+    status = models.CharField(max_length=8, choices=Status.choices, verbose_name=_("Status"))
+    due_at = models.DateTimeField(verbose_name=_("Due"))
+    created_at = CreatedAtField(verbose_name=_("Created"))
+
+    class Meta:
+        verbose_name = _("license reminder")
+        verbose_name_plural = _("license reminders")
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["item", "point"], name="orders_reminder_item_point")]
+        indexes = [models.Index(fields=["status", "created_at"], name="orders_reminder_status")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} · {self.point}"

@@ -1,14 +1,14 @@
 """Reads of orders: the list page and detail queryset (fixed query counts) and their JSON shapes."""
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from nuvlyx.core.crypto import decrypt
 from nuvlyx.core.money import format_amount
-from nuvlyx.core.timeutil import format_datetime
+from nuvlyx.core.timeutil import format_datetime, now
 
 from . import sql
-from .models import Order, OrderCounter, OrderItem
+from .models import Order, OrderCounter, OrderItem, OrderItemReplacement, SubscriptionSettings
 
 
 def order_list_queryset(*, store, filters: dict | None = None) -> QuerySet:
@@ -92,8 +92,17 @@ def order_list_page(*, store, filters: dict | None, offset: int, limit: int) -> 
     ]
 
 
+def subscription_settings_for(store) -> SubscriptionSettings:
+    """The store's subscription rules (reminder days, replacements per item); the defaults when never saved."""
+    found = SubscriptionSettings.objects.filter(store_id=store.pk).first()
+    return found or SubscriptionSettings(store=store)
+
+
 def order_detail_queryset(*, store) -> QuerySet:
-    items = OrderItem.objects.select_related("license", "product")
+    replacements = OrderItemReplacement.objects.order_by("replaced_at", "id")
+    items = OrderItem.objects.select_related("license", "product").prefetch_related(
+        Prefetch("replacements", queryset=replacements)
+    )
     return Order.objects.for_store(store).select_related("customer").prefetch_related(Prefetch("items", queryset=items))
 
 
@@ -155,6 +164,21 @@ def _fulfilment_data(item: OrderItem) -> dict | None:
     }
 
 
+def replacement_data(replacement: OrderItemReplacement) -> dict:
+    """One entry of an item's `replacements` (never the old credentials)."""
+    return {
+        "id": str(replacement.pk),
+        "replacedAt": format_datetime(replacement.replaced_at),
+        "reason": replacement.reason,
+        "previousLicenseId": str(replacement.old_license_id),
+        "licenseId": str(replacement.new_license_id),
+    }
+
+
+def _replacements_data(item: OrderItem) -> list[dict]:
+    return [replacement_data(r) for r in item.replacements.all()]
+
+
 def order_detail_data(order: Order, items=None) -> dict:
     """GET /orders/:id (and the data of every order.* event): items with decrypted credentials.
 
@@ -182,6 +206,7 @@ def order_detail_data(order: Order, items=None) -> dict:
                     "postSaleInstructions": item.product.post_sale_instructions,
                     "license": _license_data(item),
                     "fulfilment": _fulfilment_data(item),
+                    "replacements": _replacements_data(item),
                 }
                 for item in items
             ],
@@ -213,6 +238,7 @@ def _detail_item(row) -> dict:
         fulfilment_note,
         delivered_at,
         expires_at,
+        replacements,
     ) = row
     fulfilment = None
     if license_id is None and status != _PENDING and delivered_at is not None:  # as _fulfilment_data()
@@ -240,6 +266,7 @@ def _detail_item(row) -> dict:
             "expiresAt": license_expires_at,
         },
         "fulfilment": fulfilment,
+        "replacements": replacements,
     }
 
 
@@ -287,3 +314,120 @@ def order_detail(*, store, order_id) -> dict | None:
         "refundedAt": refunded_at,
         "cancelledAt": cancelled_at,
     }
+
+
+# --- GET /licenses: what customers hold (never credentials) ------------------------------------------
+class LicenseState:
+    ACTIVE = "ACTIVE"  # delivered, no expiry or not expired yet
+    EXPIRED = "EXPIRED"  # delivered, expiresAt reached
+    REFUNDED = "REFUNDED"  # its order was refunded or cancelled
+
+    values = (ACTIVE, EXPIRED, REFUNDED)
+
+
+def license_list_queryset(*, store, filters: dict | None = None, at=None) -> QuerySet:
+    """The store's order items holding a license (the current one: a replaced license is not listed),
+    matching the GET /licenses filters, soonest expiry first (no expiry last). `at` = "now" for the status."""
+    filters = filters or {}
+    at = at or now()
+    qs = OrderItem.objects.for_store(store).filter(license__isnull=False)
+    if filters.get("customer_id"):
+        qs = qs.filter(order__customer_id=filters["customer_id"])
+    if filters.get("customer_phone"):
+        qs = qs.filter(order__customer__phone=filters["customer_phone"], order__customer__phone_linked_at__isnull=False)
+    if filters.get("variation_id"):
+        qs = qs.filter(variation_id=filters["variation_id"])
+    status = filters.get("status")
+    if status == LicenseState.REFUNDED:
+        qs = qs.filter(status=OrderItem.Status.REFUNDED)
+    elif status == LicenseState.EXPIRED:
+        qs = qs.filter(status=OrderItem.Status.DELIVERED, expires_at__lte=at)
+    elif status == LicenseState.ACTIVE:
+        qs = qs.filter(status=OrderItem.Status.DELIVERED).exclude(expires_at__lte=at)
+    if filters.get("expires_after"):
+        qs = qs.filter(expires_at__gte=filters["expires_after"])
+    if filters.get("expires_before"):
+        qs = qs.filter(expires_at__lt=filters["expires_before"])
+    return qs.order_by(models.F("expires_at").asc(nulls_last=True), "id")
+
+
+_LICENSE_FIELDS = (
+    "license_id",
+    "id",
+    "order_id",
+    "order__number",
+    "order__customer_id",
+    "order__customer__name",
+    "order__customer__phone",
+    "product_id",
+    "product_name",
+    "variation_id",
+    "sku",
+    "status",
+    "delivered_at",
+    "expires_at",
+    "renews_item_id",
+    "renewed_by__id",
+)
+
+
+def license_row(row: tuple, at) -> dict:
+    (
+        license_id,
+        item_id,
+        order_id,
+        number,
+        customer_id,
+        customer_name,
+        customer_phone,
+        product_id,
+        product_name,
+        variation_id,
+        sku,
+        item_status,
+        delivered_at,
+        expires_at,
+        renews_item_id,
+        renewed_by_id,
+    ) = row
+    if item_status == OrderItem.Status.REFUNDED:
+        state = LicenseState.REFUNDED
+    elif expires_at is not None and expires_at <= at:
+        state = LicenseState.EXPIRED
+    else:
+        state = LicenseState.ACTIVE
+    return {
+        "id": str(license_id) if license_id else None,
+        "itemId": str(item_id),
+        "orderId": str(order_id),
+        "orderNumber": f"ORD-{number:06d}",
+        "customer": {"id": str(customer_id), "name": customer_name, "phone": customer_phone},
+        "productId": str(product_id),
+        "productName": product_name,
+        "variationId": str(variation_id),
+        "sku": sku,
+        "status": state,
+        "deliveredAt": format_datetime(delivered_at),
+        "expiresAt": format_datetime(expires_at),
+        "renewsItemId": str(renews_item_id) if renews_item_id else None,
+        "renewedByItemId": str(renewed_by_id) if renewed_by_id else None,
+    }
+
+
+def license_list_page(*, store, filters: dict | None, offset: int, limit: int, at=None) -> tuple[list[dict], int]:
+    """One page of GET /licenses and the total: two queries (COUNT, then the page with order and customer
+    joined). The shape has no credentials: they are only in GET /orders/:id and order events."""
+    at = at or now()
+    qs = license_list_queryset(store=store, filters=filters, at=at)
+    total = qs.count()
+    if offset >= total:
+        return [], total
+    rows = qs.values_list(*_LICENSE_FIELDS)[offset : offset + limit]
+    return [license_row(row, at) for row in rows], total
+
+
+def license_item_data(*, store, item_id, at=None) -> dict | None:
+    """One GET /licenses row for an item (the data of license.expiring / license.expired)."""
+    at = at or now()
+    row = OrderItem.objects.for_store(store).filter(pk=item_id).values_list(*_LICENSE_FIELDS).first()
+    return license_row(row, at) if row else None

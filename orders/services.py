@@ -1,24 +1,27 @@
-"""Every write to orders: placing, refunding, cancelling, fulfilling by hand. One transaction each.
+"""Every write to orders: placing (and renewing), refunding, cancelling, fulfilling by hand, warranty
+replacements. One transaction each.
 
-Lock order (never deadlocks): the customer's wallet, then licenses (SKIP LOCKED, variation by
-variation in id order) with each variation's counter row, then the store's OrderCounter last,
-so the order number is only held between its assignment and the commit (order_place leaves
+Lock order (never deadlocks): the items an order renews (id order), the customer's wallet, then licenses
+(SKIP LOCKED, variation by variation in id order) with each variation's counter row, then the store's
+OrderCounter last. A replacement locks its item, then takes a license (SKIP LOCKED) and the counter row.
+The order number is only held between its assignment and the commit (order_place leaves
 only the order row and the two event rows after it). Any failure rolls the
 whole transaction back, which is also what keeps order numbers gap-free.
 """
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
 from django.db import connection, transaction
 
-from catalog.models import Product, Variation
+from catalog.models import License, Product, Variation
 from catalog.pricing import quote_variation
-from catalog.stock import expiry_for, license_take
+from catalog.stock import expiry_for, license_replace, license_take
 from nuvlyx.core.crypto import encrypt
-from nuvlyx.core.errors import Conflict, DomainError, ProductUnavailable
+from nuvlyx.core.errors import Conflict, DomainError, ProductUnavailable, ValidationFailed
 from nuvlyx.core.events import emit, emit_many
 from nuvlyx.core.sql import bulk_insert
 from nuvlyx.core.timeutil import format_datetime, now
@@ -26,10 +29,11 @@ from wallets.selectors import customer_resolve
 from wallets.services import wallet_debit, wallet_lock, wallet_refund
 
 from . import sql
-from .models import Order, OrderItem
-from .selectors import order_detail_data, order_get
+from .models import Order, OrderItem, OrderItemReplacement
+from .selectors import order_detail_data, order_get, subscription_settings_for
 
 MAX_ITEMS = 20
+MAX_REASON_LENGTH = 500
 
 
 @dataclass(frozen=True)
@@ -124,11 +128,13 @@ def order_place(
     customer_id: UUID | None = None,
     customer_phone: str | None = None,
     items: list[UUID],
+    renews: list[UUID | None] | None = None,
     notes: str = "",
     actor_token_id: UUID | None = None,
     actor_user=None,
 ) -> PlacedOrder:
-    """Place an order paid from the wallet (API.md "Orders"). `items` = one variation id per unit.
+    """Place an order paid from the wallet (API.md "Orders"). `items` = one variation id per unit;
+    `renews[i]` (optional) = the item that items[i] renews (its time continues, see _renewed_items).
 
     Everything that does not need the order number happens first (wallet, licenses, the items rows,
     the order.* event data built from what is in memory); then one statement bumps the store's
@@ -156,6 +162,8 @@ def order_place(
         product = variations[variation_id].product
         if product.status != Product.Status.ACTIVE:
             raise ProductUnavailable(f"Product '{product.name}' is not available for sale")
+
+    renewed = _renewed_items(store=store, customer=customer, items=items, renews=renews, variations=variations)
 
     tier = customer.tier
     quotes = {v.pk: quote_variation(variation=v, tier=tier, tier_prices=tier_prices).price for v in variations.values()}
@@ -188,6 +196,13 @@ def order_place(
                 variation=variation, quantity=quantities[variation_id], delivered_at=stamp
             )
 
+    # renewals: the license continues the renewed item's time when that is still running
+    renewal_expiry: dict[int, datetime | None] = {}
+    for position, old in renewed.items():
+        variation = variations[items[position]]
+        base = old.expires_at if old.expires_at and old.expires_at > stamp else stamp
+        renewal_expiry[position] = expiry_for(variation, base)
+
     # 3. the items (their FK to the order is checked at commit: PostgreSQL's are DEFERRABLE INITIALLY
     #    DEFERRED, as Django creates them) and the event data, from the objects in memory
     all_delivered = all(is_stock_backed(variations[v]) for v in items)
@@ -208,6 +223,9 @@ def order_place(
     for position, variation_id in enumerate(items):
         variation = variations[variation_id]
         lic = taken[variation_id].pop(0) if variation_id in taken else None
+        if lic is not None and position in renewal_expiry:
+            lic.expires_at = renewal_expiry[position]
+            License.objects.filter(pk=lic.pk).update(expires_at=lic.expires_at)
         rows.append(
             OrderItem(
                 store=store,
@@ -222,10 +240,13 @@ def order_place(
                 license=lic,
                 delivered_at=lic.delivered_at if lic else None,
                 expires_at=lic.expires_at if lic else None,
+                renews_item=renewed.get(position),
                 created_at=stamp,
             )
         )
     bulk_insert(OrderItem, rows)
+    for row in rows:  # new items have no replacement history: no query for it
+        row._prefetched_objects_cache = {"replacements": OrderItemReplacement.objects.none()}
     data = order_detail_data(order, items=rows)
 
     # 4. the order number, last: counter bump + order row in one statement, then the two events
@@ -237,6 +258,53 @@ def order_place(
         events=[("order.created", data)] + ([("order.completed", data)] if all_delivered else []),
     )
     return PlacedOrder(order=order, new_balance=new_balance)
+
+
+def _renewed_items(*, store, customer, items: list, renews: list | None, variations: dict) -> dict[int, OrderItem]:
+    """{position: the item it renews}, the renewed items locked (id order, before the wallet).
+
+    A renewed item must be one of this store's items, of the same customer and the same variation, delivered
+    and with an expiry (else 422 on items[i].renewsItemId); an item renewed already → 409 (renew the renewal).
+    The lock makes two concurrent renewals of one item a 409 for the second, and the one-to-one backs it up.
+    """
+    wanted = {position: item_id for position, item_id in enumerate(renews or []) if item_id is not None}
+    if not wanted:
+        return {}
+    seen: dict = {}
+    for position, item_id in wanted.items():
+        if item_id in seen:
+            raise ValidationFailed.field(f"items[{position}].renewsItemId", "Renews the same item twice.")
+        seen[item_id] = position
+    found = {
+        item.pk: item
+        for item in OrderItem.objects.for_store(store)
+        .select_for_update(of=("self",))
+        .select_related("order")
+        .filter(pk__in=list(seen))
+        .order_by("pk")
+    }
+    renewed_already = set(
+        OrderItem.objects.filter(renews_item_id__in=list(found)).values_list("renews_item_id", flat=True)
+    )
+    result = {}
+    for position, item_id in wanted.items():
+        field = f"items[{position}].renewsItemId"
+        old = found.get(item_id)
+        problem = None
+        if old is None or old.order.customer_id != customer.pk:
+            problem = "No order item with this id for this customer."
+        elif old.variation_id != items[position]:
+            problem = "The renewed item is of another variation."
+        elif old.status != OrderItem.Status.DELIVERED or old.expires_at is None:
+            problem = "Only delivered items with an expiry can be renewed."
+        elif not variations[items[position]].duration_days:
+            problem = "The variation has no duration."
+        if problem:
+            raise ValidationFailed.field(field, problem)
+        if item_id in renewed_already:
+            raise Conflict(f"{field}: item {item_id} was renewed already; renew the renewing item instead")
+        result[position] = old
+    return result
 
 
 def _lock_order(*, store, order_id) -> Order:
@@ -332,7 +400,7 @@ def order_fulfil_item(*, store, item_id: UUID, credentials: str = "", note: str 
     if item is None:
         raise DomainError("Order item not found", status=404, code="not_found")
     order = _lock_order(store=store, order_id=item.order_id)
-    item = OrderItem.objects.select_for_update().select_related("variation").get(pk=item_id)
+    item = OrderItem.objects.select_for_update(of=("self",)).select_related("variation", "renews_item").get(pk=item_id)
     if order.status != Order.Status.PROCESSING or item.status != OrderItem.Status.PENDING:
         raise Conflict("Only PENDING items of PROCESSING orders can be fulfilled")
     stamp = now()
@@ -340,7 +408,9 @@ def order_fulfil_item(*, store, item_id: UUID, credentials: str = "", note: str 
     item.fulfilment_credentials_encrypted = encrypt(credentials) if credentials.strip() else ""
     item.fulfilment_note = note
     item.delivered_at = stamp
-    item.expires_at = expiry_for(item.variation, stamp)
+    old = item.renews_item
+    base = old.expires_at if old is not None and old.expires_at and old.expires_at > stamp else stamp
+    item.expires_at = expiry_for(item.variation, base)
     item.save(
         update_fields=["status", "fulfilment_credentials_encrypted", "fulfilment_note", "delivered_at", "expires_at"]
     )
@@ -350,3 +420,60 @@ def order_fulfil_item(*, store, item_id: UUID, credentials: str = "", note: str 
         order.save(update_fields=["status", "completed_at", "updated_at"])
         _emit_order(order.pk, store, "order.completed")
     return order
+
+
+@dataclass(frozen=True)
+class ReplacedItem:
+    replacement: OrderItemReplacement
+    order_data: dict  # the order as GET /orders/:id shows it (the event's data, new credentials included)
+
+    @property
+    def item_data(self) -> dict:
+        return next(item for item in self.order_data["items"] if item["id"] == str(self.replacement.item_id))
+
+
+@transaction.atomic
+def order_item_replace(
+    *, store, order_id: UUID, item_id: UUID, reason: str = "", actor_token_id: UUID | None = None, actor_user=None
+) -> ReplacedItem:
+    """Warranty replacement: a new AVAILABLE license of the item's variation replaces the delivered one.
+
+    The old license becomes REPLACED (never back in stock), the item keeps its expiresAt, nothing is charged,
+    and order.item_replaced carries the order (new credentials included) and `replacedItemId`.
+    404 when the item is not in this store's order; 409 when it holds no delivered license or has reached the
+    store's replacements-per-item limit; 400 out_of_stock when no license is free (nothing changes).
+    """
+    reason = " ".join((reason or "").split())[:MAX_REASON_LENGTH]
+    item = (
+        OrderItem.objects.for_store(store)
+        .select_for_update(of=("self",))
+        .select_related("variation", "license")
+        .filter(pk=item_id, order_id=order_id)
+        .first()
+    )
+    if item is None:
+        raise DomainError("Order item not found", status=404, code="not_found")
+    if item.status != OrderItem.Status.DELIVERED or item.license_id is None:
+        raise Conflict("Only delivered items holding a license can be replaced")
+    limit = subscription_settings_for(store).max_replacements_per_item
+    if OrderItemReplacement.objects.filter(item=item).count() >= limit:
+        raise Conflict(f"This item has been replaced {limit} time(s) already, the store's limit")
+    stamp = now()
+    item.variation.store = store
+    new_license = license_replace(
+        old_license=item.license, variation=item.variation, expires_at=item.expires_at, delivered_at=stamp
+    )
+    replacement = OrderItemReplacement.objects.create(
+        store=store,
+        item=item,
+        old_license=item.license,
+        new_license=new_license,
+        reason=reason,
+        replaced_at=stamp,
+    )
+    OrderItem.objects.filter(pk=item.pk).update(license=new_license)
+    order = order_get(store=store, order_id=order_id)
+    data = order_detail_data(order)
+    data["replacedItemId"] = str(item.pk)
+    emit(store=store, type="order.item_replaced", data=data)
+    return ReplacedItem(replacement=replacement, order_data=data)

@@ -8,10 +8,11 @@ the same tables and columns; tests/test_bench_sql.py holds the two together.
 import re
 
 from catalog.models import License, Product, TierPrice, Variation
+from nuvlyx.core.models import Store
 from nuvlyx.core.sql import render
 from wallets.models import Customer
 
-from .models import Order, OrderCounter, OrderItem
+from .models import LicenseReminder, Order, OrderCounter, OrderItem, OrderItemReplacement, SubscriptionSettings
 
 # The store's variations of an order (product joined) and the tier's explicit price of each.
 VARIATION_FIELDS = [f.attname for f in Variation._meta.concrete_fields]
@@ -78,12 +79,50 @@ ORDER_DETAIL_ITEMS = _timestamps(
         "SELECT i.{I.id}::text, i.{I.product}::text, i.{I.product_name}, i.{I.variation}::text, i.{I.sku},"
         " i.{I.price_paid}::text, i.{I.status}, p.{P.post_sale_instructions}, l.{L.id}::text,"
         " l.{L.credentials_encrypted}, TS(l.{L.delivered_at}), TS(l.{L.expires_at}),"
-        " i.{I.fulfilment_credentials_encrypted}, i.{I.fulfilment_note}, TS(i.{I.delivered_at}), TS(i.{I.expires_at})"
+        " i.{I.fulfilment_credentials_encrypted}, i.{I.fulfilment_note}, TS(i.{I.delivered_at}), TS(i.{I.expires_at}),"
+        " (SELECT COALESCE(json_agg(json_build_object('id', r.{R.id}::text, 'replacedAt', TS(r.{R.replaced_at}),"
+        " 'reason', r.{R.reason}, 'previousLicenseId', r.{R.old_license}::text, 'licenseId', r.{R.new_license}::text)"
+        " ORDER BY r.{R.replaced_at}, r.{R.id}), '[]'::json) FROM {R} r WHERE r.{R.item} = i.{I.id})"
         " FROM {I} i JOIN {P} p ON p.{P.id} = i.{I.product}"
         " LEFT JOIN {L} l ON l.{L.id} = i.{I.license}"
         " WHERE i.{I.order} = %s ORDER BY i.{I.position}, i.{I.id}",
         I=OrderItem,
         P=Product,
         L=License,
+        R=OrderItemReplacement,
     )
+)
+
+# --- license reminders (orders/reminders.py): claim every due (item, point) once -----------------------
+# One row per delivered item with an expiry and per reminder point of its store (the store's reminder days,
+# or the defaults, and EXPIRED_POINT = -1 for license.expired) whose moment has come. ON CONFLICT on the
+# unique (item, point) makes the claim exactly-once across beats and workers: a concurrent run waits on the
+# uncommitted rows of the first and then skips them. A point due more than a day ago is claimed SKIPPED.
+# Moments: -1 → expiresAt; 0 → the start of the expiry day in the store's time zone; N → expiresAt − N days.
+# Only points after the delivery count (a 2-day license never gets the 3-day reminder). Rows are claimed in
+# (item, point) order, so two concurrent passes wait on each other's keys in the same order (no deadlock).
+REMINDERS_CLAIM = render(
+    "INSERT INTO {R} ({R.id}, {R.store}, {R.item}, {R.license}, {R.point}, {R.status}, {R.due_at}, {R.created_at})"
+    " SELECT gen_random_uuid(), i.{I.store}, i.{I.id}, i.{I.license}, p.point,"
+    " CASE WHEN d.due < %(now)s - interval '1 day' THEN 'SKIPPED' ELSE 'SENT' END, d.due, %(now)s"
+    " FROM {I} i JOIN {S} st ON st.{S.id} = i.{I.store}"
+    " LEFT JOIN {SS} ss ON ss.{SS.store} = i.{I.store}"
+    " CROSS JOIN LATERAL (SELECT unnest(COALESCE(ss.{SS.reminder_days}, %(default_days)s::smallint[])) AS point"
+    " UNION SELECT -1) p"
+    " CROSS JOIN LATERAL (SELECT CASE WHEN p.point = -1 THEN i.{I.expires_at}"
+    " WHEN p.point = 0 THEN date_trunc('day', i.{I.expires_at} AT TIME ZONE st.{S.timezone})"
+    " AT TIME ZONE st.{S.timezone}"
+    " ELSE i.{I.expires_at} - make_interval(days => p.point) END AS due) d"
+    " WHERE i.{I.status} = 'DELIVERED' AND i.{I.expires_at} IS NOT NULL"
+    " AND i.{I.expires_at} > %(oldest)s AND i.{I.expires_at} <= %(newest)s"
+    " AND d.due <= %(now)s AND d.due >= i.{I.delivered_at}"
+    " AND NOT EXISTS (SELECT 1 FROM {I} n WHERE n.{I.renews_item} = i.{I.id})"
+    " AND NOT EXISTS (SELECT 1 FROM {R} r WHERE r.{R.item} = i.{I.id} AND r.{R.point} = p.point)"
+    " ORDER BY i.{I.id}, p.point LIMIT %(limit)s"
+    " ON CONFLICT ({R.item}, {R.point}) DO NOTHING"
+    " RETURNING {R.id}, {R.store}, {R.item}, {R.point}, {R.status}",
+    R=LicenseReminder,
+    I=OrderItem,
+    S=Store,
+    SS=SubscriptionSettings,
 )

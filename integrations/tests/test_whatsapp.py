@@ -5,6 +5,7 @@ Mosend is a real local HTTP server (fake_mosend.FakeMosend); nothing of ours is 
 
 import json
 import logging
+import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 
@@ -395,7 +396,8 @@ def test_placed_order_with_mosend_400_is_failed_once_and_the_order_stays_complet
     assert len(fake.requests) == 1
     parameters = fake.requests[0].json["template"]["parameters"]
     assert parameters[:2] == ["Eva", credentials]
-    assert parameters[2] == placed.order.items.get().expires_at.date().isoformat()
+    local = placed.order.items.get().expires_at.astimezone(zoneinfo.ZoneInfo(store.timezone))
+    assert parameters[2] == local.date().isoformat()  # the store's time zone
 
 
 def test_hand_fulfilled_item_credentials_are_used_when_there_is_no_license():

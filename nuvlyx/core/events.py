@@ -23,12 +23,15 @@ EVENT_TYPES = (
     "order.completed",
     "order.refunded",
     "order.cancelled",
+    "order.item_replaced",
     "wallet.recharged",
     "product.created",
     "product.updated",
     "product.deleted",
     "inventory.low_stock",
     "customer.created",
+    "license.expiring",
+    "license.expired",
     "webhook.test",
 )
 

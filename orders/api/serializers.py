@@ -5,11 +5,13 @@ from rest_framework import serializers
 from nuvlyx.api.fields import StrictCharField, StrictUUIDField
 
 from ..models import Order
-from ..services import MAX_ITEMS
+from ..selectors import LicenseState
+from ..services import MAX_ITEMS, MAX_REASON_LENGTH
 
 
 class OrderItemInputSerializer(serializers.Serializer):
     variationId = StrictUUIDField()
+    renewsItemId = StrictUUIDField(required=False, allow_null=True)
 
 
 class OrderCreateInputSerializer(serializers.Serializer):
@@ -29,3 +31,16 @@ class OrderListQuerySerializer(serializers.Serializer):
     variationId = StrictUUIDField(required=False)
     dateFrom = serializers.CharField(required=False)
     dateTo = serializers.CharField(required=False)
+
+
+class LicenseListQuerySerializer(serializers.Serializer):
+    customerId = StrictUUIDField(required=False)
+    customerPhone = serializers.CharField(required=False, max_length=32, trim_whitespace=False)
+    variationId = StrictUUIDField(required=False)
+    status = serializers.ChoiceField(choices=LicenseState.values, required=False)
+    expiresBefore = serializers.CharField(required=False)
+    expiresAfter = serializers.CharField(required=False)
+
+
+class ItemReplaceInputSerializer(serializers.Serializer):
+    reason = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=MAX_REASON_LENGTH)

@@ -261,6 +261,7 @@ def test_detail_shape_with_decrypted_credentials(api, store):
                 "expiresAt": fmt(lic.expires_at),
             },
             "fulfilment": None,
+            "replacements": [],
         }
     ]
     assert {k: body[k] for k in ("id", "orderNumber", "status", "totalAmount", "currencyCode", "notes")} == {

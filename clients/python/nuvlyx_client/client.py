@@ -26,8 +26,10 @@ from . import _json
 from .errors import ApiError, TransportError, error_from_response
 from .models import (
     Customer,
+    HeldLicense,
     LicenseUploadResult,
     Order,
+    OrderItem,
     OrderListItem,
     OrderPlaced,
     OrderRefund,
@@ -303,13 +305,22 @@ class Nuvlyx:
         customer_id: str | None = None,
         customer_phone: str | None = None,
         notes: str | None = None,
+        renews: Sequence[str | None] | None = None,
         idempotency_key: str | None = None,
     ) -> OrderPlaced:
-        """Buy one unit per entry of `variation_ids` (repeat an id to buy several), paid from the wallet."""
+        """Buy one unit per entry of `variation_ids` (repeat an id to buy several), paid from the wallet.
+        `renews[i]` (optional): the item that unit i renews (its expiry continues from that item's)."""
+        renewed = list(renews or [])
+        items: list[dict[str, Any]] = []
+        for index, variation_id in enumerate(variation_ids):
+            item: dict[str, Any] = {"variationId": variation_id}
+            if index < len(renewed) and renewed[index] is not None:
+                item["renewsItemId"] = renewed[index]
+            items.append(item)
         body = {
             "customerId": customer_id,
             "customerPhone": customer_phone,
-            "items": [{"variationId": variation_id} for variation_id in variation_ids],
+            "items": items,
             "notes": notes,
         }
         body = {name: value for name, value in body.items() if value is not None}
@@ -330,6 +341,22 @@ class Nuvlyx:
 
     def cancel_order(self, order_id: str, *, idempotency_key: str | None = None) -> OrderRefund:
         return cast(OrderRefund, self.request("POST", f"/orders/{order_id}/cancel", idempotency_key=idempotency_key))
+
+    def replace_order_item(
+        self, order_id: str, item_id: str, *, reason: str | None = None, idempotency_key: str | None = None
+    ) -> OrderItem:
+        """Warranty replacement: a new license of the same variation for the item (OutOfStock when none)."""
+        body = {"reason": reason} if reason is not None else {}
+        path = f"/orders/{order_id}/items/{item_id}/replace"
+        return cast(OrderItem, self.request("POST", path, body=body, idempotency_key=idempotency_key))
+
+    def list_licenses(self, *, page: int = 1, limit: int = 20, **filters: Any) -> Page[HeldLicense]:
+        return self._page("/licenses", filters, page, limit)
+
+    def iter_licenses(self, *, limit: int = 100, **filters: Any) -> Iterator[HeldLicense]:
+        """Every held license matching the filters (`customerId`, `customerPhone`, `variationId`, `status`,
+        `expiresBefore`, `expiresAfter`), soonest expiry first. Never carries credentials."""
+        return self._iterate("/licenses", filters, limit)
 
     # ------------------------------------------------------------------------------------- webhooks
     def create_webhook(

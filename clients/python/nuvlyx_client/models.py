@@ -195,6 +195,14 @@ class License(TypedDict):
     expiresAt: str | None
 
 
+class Replacement(TypedDict):
+    id: str
+    replacedAt: str
+    reason: str
+    previousLicenseId: str
+    licenseId: str
+
+
 class OrderItem(TypedDict):
     id: str
     productId: str
@@ -206,6 +214,26 @@ class OrderItem(TypedDict):
     postSaleInstructions: str
     license: License | None
     fulfilment: dict[str, Any] | None
+    replacements: list[Replacement]
+
+
+class HeldLicense(TypedDict):
+    """A row of GET /licenses (never credentials)."""
+
+    id: str | None
+    itemId: str
+    orderId: str
+    orderNumber: str
+    customer: OrderUser
+    productId: str
+    productName: str
+    variationId: str
+    sku: str
+    status: str  # ACTIVE, EXPIRED, REFUNDED
+    deliveredAt: str | None
+    expiresAt: str | None
+    renewsItemId: str | None
+    renewedByItemId: str | None
 
 
 class Order(TypedDict):

@@ -251,6 +251,29 @@ def test_first_hour(server, store, token, make_token):
         make_client(server.api, "nvl_live_not-a-token")[0].list_products()
 
 
+def test_subscriptions_held_licenses_replacement_and_renewal(server, token):
+    client, _ = make_client(server.api, token)
+    variation_id = seed_catalog(client)["variation"]["id"]
+    customer = client.create_customer("Ana", phone=PHONE)
+    client.recharge(Decimal("100000.00"), customer_id=customer["id"])
+    client.upload_licenses(variation_id, ["user1:pw1", "user2:pw2"])
+    placed = client.place_order([variation_id], customer_phone=PHONE)
+    item = client.get_order(placed["orderId"])["items"][0]
+
+    [held] = client.iter_licenses(customerPhone=PHONE, status="ACTIVE")
+    assert held["itemId"] == item["id"] and "credentials" not in held
+    replaced = client.replace_order_item(placed["orderId"], item["id"], reason="locked")
+    assert replaced["license"]["credentials"] != item["license"]["credentials"]
+    assert replaced["replacements"][0]["reason"] == "locked"
+    with pytest.raises(OutOfStock):
+        client.replace_order_item(placed["orderId"], item["id"])
+    client.upload_licenses(variation_id, ["user3:pw3"])
+    renewal = client.place_order([variation_id], customer_id=customer["id"], renews=[item["id"]])
+    [renewed] = client.get_order(renewal["orderId"])["items"]
+    assert renewed["license"]["expiresAt"] > item["license"]["expiresAt"]
+    assert client.list_licenses(customerId=customer["id"]).total == 2
+
+
 def test_an_unknown_error_code_still_raises_the_typed_base_error():
     error = error_from_response(418, {"statusCode": 418, "message": "m", "error": "I'm a teapot", "code": "teapot"})
     assert type(error) is ApiError and error.code == "teapot" and error.status == 418

@@ -277,6 +277,7 @@ def test_every_api_md_endpoint_is_documented():
         GET /webhooks  POST /webhooks  PATCH /webhooks/{id}  DELETE /webhooks/{id}  GET /webhooks/{id}/deliveries
         POST /webhooks/{id}/test  POST /webhooks/{id}/deliveries/{deliveryId}/redeliver
         GET /openapi.json  GET /docs
+        GET /licenses  POST /orders/{id}/items/{itemId}/replace
     """.split()
     pairs = list(zip(expected[::2], expected[1::2], strict=True))
     documented = {(m.upper(), t) for t, m, _, _ in _operations()}
@@ -367,6 +368,7 @@ def test_paginated_lists_have_one_page_schema_each():
         "GET /customers": "CustomerPage",
         "GET /customers/{id}/wallet/transactions": "WalletTransactionPage",
         "GET /orders": "OrderPage",
+        "GET /licenses": "LicensePage",
         "GET /webhooks/{id}/deliveries": "WebhookDeliveryPage",
     }
     for name in pages.values():
@@ -720,6 +722,37 @@ def test_conformance_inventory_and_orders(api):
     check(api.get(f"/orders/{pending['orderId']}"), "get", "/orders/{id}", 200)
     check(api.get(f"/orders/{uuid.uuid4()}"), "get", "/orders/{id}", 404)
 
+    # subscriptions: GET /licenses, renewals, warranty replacements
+    held = check(api.get("/licenses", {"customerId": customer["id"]}), "get", "/licenses", 200)
+    assert held["pagination"]["total"] == 1 and "credentials" not in json.dumps(held)
+    check(api.get("/licenses", {"status": "ACTIVE", "expiresAfter": "2020-01-01"}), "get", "/licenses", 200)
+    check(
+        api.get("/licenses", {"customerPhone": "+573001234567", "variationId": variation["id"]}),
+        "get",
+        "/licenses",
+        200,
+    )
+    check(api.get("/licenses", {"status": "nope"}), "get", "/licenses", 422)
+    check(api.get("/licenses", {"expiresBefore": "yesterday"}), "get", "/licenses", 422)
+    check(api.get("/licenses", {"page": "0"}), "get", "/licenses", 400)
+    item_id = order["items"][0]["id"]
+    replace = "/orders/{id}/items/{itemId}/replace"
+    check(api.post(f"/orders/{placed['orderId']}/items/{uuid.uuid4()}/replace"), "post", replace, 404)
+    check(api.post(f"/orders/{placed['orderId']}/items/{item_id}/replace", {"reason": 5}), "post", replace, 422)
+    item = check(
+        api.post(f"/orders/{placed['orderId']}/items/{item_id}/replace", {"reason": "x"}, headers=_idem()),
+        "post",
+        replace,
+        200,
+    )
+    assert item["license"]["credentials"] in ("user1:pw", "user2:pw") and len(item["replacements"]) == 1
+    check(api.post(f"/orders/{placed['orderId']}/items/{item_id}/replace"), "post", replace, 400)  # no stock left
+    check(api.get(f"/orders/{placed['orderId']}"), "get", "/orders/{id}", 200)
+    bad_renewal = {"customerId": customer["id"], "items": [{"variationId": variation["id"], "renewsItemId": "x"}]}
+    check(api.post("/orders", bad_renewal), "post", "/orders", 422)
+    bad_renewal["items"][0]["renewsItemId"] = str(uuid.uuid4())
+    check(api.post("/orders", bad_renewal), "post", "/orders", 422)
+
     check(api.post(f"/orders/{placed['orderId']}/cancel"), "post", "/orders/{id}/cancel", 409)
     check(api.post(f"/orders/{placed['orderId']}/refund", headers=_idem()), "post", "/orders/{id}/refund", 200)
     check(api.post(f"/orders/{placed['orderId']}/refund"), "post", "/orders/{id}/refund", 409)
@@ -846,6 +879,11 @@ def test_webhook_payloads_conform(api, store):
     completed = api.post("/orders", {"customerId": customer["id"], "items": [{"variationId": variation["id"]}]})
     service_item = [{"variationId": world["service"]["variations"][0]["id"]}]
     processing = api.post("/orders", {"customerId": customer["id"], "items": service_item})
+    api.post("/inventory/licenses", {"variationId": variation["id"], "licenses": [{"credentials": "b:2"}]})
+    order = api.get(f"/orders/{completed.json()['orderId']}").json()
+    replaced = api.post(f"/orders/{order['id']}/items/{order['items'][0]['id']}/replace", {"reason": "login failed"})
+    assert replaced.status_code == 200, replaced.content
+    _license_reminders_now(order["items"][0]["id"])
     api.post(f"/orders/{completed.json()['orderId']}/refund")
     api.post(f"/orders/{processing.json()['orderId']}/cancel")
     api.patch(f"/products/{world['digital']['id']}", {"description": "new"})
@@ -860,6 +898,22 @@ def test_webhook_payloads_conform(api, store):
         assert event.payload["id"] == str(event.pk) and event.payload["type"] == event.type
         pointer = f"#/webhooks/{_escape(event.type)}/post/requestBody/content/application~1json/schema"
         _validate(json.loads(json.dumps(event.payload)), pointer)
+
+
+def _license_reminders_now(item_id) -> None:
+    """Make the item's 1-day reminder and its expiry due now, and run the reminder task's pass."""
+    from datetime import timedelta
+
+    from nuvlyx.core.timeutil import now
+    from orders.models import OrderItem
+    from orders.reminders import reminders_run
+
+    current = now()
+    OrderItem.objects.filter(pk=item_id).update(
+        delivered_at=current - timedelta(days=30), expires_at=current - timedelta(minutes=1)
+    )
+    result = reminders_run()
+    assert result.sent == 2, result  # license.expiring (the latest point due) and license.expired
 
 
 # --- the production shape: gunicorn, DEBUG=false, no static-files server ---------------------------
