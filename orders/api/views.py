@@ -2,7 +2,7 @@
 
 from rest_framework.response import Response
 
-from nuvlyx.api.errors import ApiError, NotFound, ValidationFailed
+from nuvlyx.api.errors import DomainError, NotFound, ValidationFailed
 from nuvlyx.api.pagination import paginated_response, parse_page
 from nuvlyx.api.views import StoreScopedViewSet
 from nuvlyx.core.money import format_amount
@@ -126,7 +126,7 @@ def _license_filters(query_params) -> dict:
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     if data.get("customerId") and data.get("customerPhone"):
-        raise ApiError("Use customerId or customerPhone, not both", status=400, code="bad_request")
+        raise DomainError("Use customerId or customerPhone, not both", status=400, code="bad_request")
     filters = {
         "customer_id": data.get("customerId"),
         "variation_id": data.get("variationId"),
