@@ -78,6 +78,18 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 # --- the ledger invariant, checked after every test that touched the database --------------
+@pytest.fixture(autouse=True, scope="session")
+def _token_cache_subscribed():
+    """The process's token cache is listening before the first test, as in a warmed-up web process:
+    query counts are then the steady state (a token seen once is authenticated from memory)."""
+    from integrations.token_cache import cache
+
+    deadline = time.monotonic() + 10
+    while not cache.enabled() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cache.enabled(), "the token cache could not subscribe to Redis"
+
+
 @pytest.fixture(autouse=True)
 def _wallet_audit_after_each_test(request):
     """`manage.py wallet_audit` must pass after every test (before its data is rolled back), so the

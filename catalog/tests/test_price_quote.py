@@ -140,9 +140,9 @@ def test_quote_is_two_queries_after_the_token(api, store, product, silver, djang
     make_customer(store, tier=silver, phone="+573001234567")
     url = f"/products/{product.pk}/price"
     api.get(url)  # the token's last_used_at is written once, on its first use
-    with django_assert_num_queries(3):  # token, customer + tier, product + variations + tier prices
+    with django_assert_num_queries(2):  # customer + tier, product + variations + tier prices (token cached)
         assert api.get(url, {"customerPhone": "+573001234567"}).json()["variations"][0]["price"] == "8500.00"
-    with django_assert_num_queries(2):  # token, product + variations
+    with django_assert_num_queries(1):  # product + variations
         assert api.get(url).json()["customer"] is None
 
 
