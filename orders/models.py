@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.core.fields import CreatedAtField, UpdatedAtField, money_field
+from nuvlyx.core.formats import format_order_number
 from nuvlyx.core.models import StoreOwned, StoreScopedManager
 
 
@@ -70,7 +71,7 @@ class Order(StoreOwned):
 
     @property
     def order_number(self) -> str:
-        return f"ORD-{self.number:06d}"
+        return format_order_number(self.number)
 
 
 class OrderItem(models.Model):

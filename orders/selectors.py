@@ -1,13 +1,11 @@
-"""Reads of orders: the list page and detail queryset (fixed query counts) and their JSON shapes."""
+"""Reads of orders: the list page and the detail (fixed query counts), rendered by orders.render."""
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
-from nuvlyx.core.crypto import decrypt
-from nuvlyx.core.money import format_amount
-from nuvlyx.core.timeutil import format_datetime
+from nuvlyx.core.formats import format_amount, format_datetime, format_id
 
-from . import sql
+from . import render, sql
 from .models import Order, OrderCounter, OrderItem
 
 
@@ -55,10 +53,8 @@ _LIST_FIELDS = (
 
 
 def order_list_page(*, store, filters: dict | None, offset: int, limit: int) -> list[dict]:
-    """One page of GET /orders as JSON rows: one query for the orders (customer joined), one for their items.
-
-    values_list() rows, no model instances; the shape is seed 002's (no credentials in lists).
-    """
+    """One page of GET /orders (orders.render.order_summary): one query for the orders (customer
+    joined), one for their items; values_list() rows, no model instances, no credentials."""
     orders = list(order_list_queryset(store=store, filters=filters).values_list(*_LIST_FIELDS)[offset : offset + limit])
     if not orders:
         return []
@@ -70,185 +66,87 @@ def order_list_page(*, store, filters: dict | None, offset: int, limit: int) -> 
     )
     for order_id, item_id, variation_id, price_paid, status in item_rows:
         items[order_id].append(
-            {
-                "id": str(item_id),
-                "variationId": str(variation_id),
-                "pricePaid": format_amount(price_paid),
-                "status": status,
-            }
+            render.order_summary_item((format_id(item_id), format_id(variation_id), format_amount(price_paid), status))
         )
     return [
-        {
-            "id": str(order_id),
-            "orderNumber": f"ORD-{number:06d}",
-            "status": status,
-            "totalAmount": format_amount(total_amount),
-            "currencyCode": currency,
-            "createdAt": format_datetime(created_at),
-            "user": {"id": str(customer_id), "name": name, "phone": phone},
-            "items": items[order_id],
-        }
+        render.order_summary(
+            (
+                format_id(order_id),
+                number,
+                status,
+                format_amount(total_amount),
+                currency,
+                format_datetime(created_at),
+                format_id(customer_id),
+                name,
+                phone,
+            ),
+            items[order_id],
+        )
         for order_id, number, status, total_amount, currency, created_at, customer_id, name, phone in orders
     ]
 
 
-def order_detail_queryset(*, store) -> QuerySet:
-    items = OrderItem.objects.select_related("license", "product")
-    return Order.objects.for_store(store).select_related("customer").prefetch_related(Prefetch("items", queryset=items))
-
-
 def order_get(*, store, order_id) -> Order | None:
-    return order_detail_queryset(store=store).filter(pk=order_id).first()
+    return Order.objects.for_store(store).select_related("customer").filter(pk=order_id).first()
 
 
-def _user(order: Order) -> dict:
+def order_detail_data(order: Order, items: list[OrderItem] | None = None) -> dict:
+    """orders.render.order_detail of an order in memory (customer attached) and its items (product and
+    license attached), as order_place has them before the commit: no query. Without `items`, one
+    query loads them. order_detail() is the same body read by SQL."""
+    if items is None:
+        items = list(order.items.select_related("license", "product").order_by("position", "id"))
     customer = order.customer
-    return {"id": str(customer.pk), "name": customer.name, "phone": customer.phone}
-
-
-def order_list_data(order: Order, items=None) -> dict:
-    """One row of GET /orders for a loaded Order (seed 002's shape, no credentials); order_list_page() is
-    the list endpoint's fast path and renders the same shape from values() rows."""
-    items = order.items.all() if items is None else items
-    return {
-        "id": str(order.pk),
-        "orderNumber": order.order_number,
-        "status": order.status,
-        "totalAmount": format_amount(order.total_amount),
-        "currencyCode": order.currency,
-        "createdAt": format_datetime(order.created_at),
-        "user": _user(order),
-        "items": [
-            {
-                "id": str(item.pk),
-                "variationId": str(item.variation_id),
-                "pricePaid": format_amount(item.price_paid),
-                "status": item.status,
-            }
-            for item in items
-        ],
-    }
-
-
-def _license_data(item: OrderItem) -> dict | None:
-    lic = item.license
-    if lic is None:
-        return None
-    return {
-        "id": str(lic.pk),
-        "credentials": decrypt(lic.credentials_encrypted),
-        "deliveredAt": format_datetime(lic.delivered_at),
-        "expiresAt": format_datetime(lic.expires_at),
-    }
-
-
-def _fulfilment_data(item: OrderItem) -> dict | None:
-    """What the owner entered when fulfilling an item by hand (SERVICE / non-stock items)."""
-    if item.license_id is not None or item.status == OrderItem.Status.PENDING or item.delivered_at is None:
-        return None
-    credentials = decrypt(item.fulfilment_credentials_encrypted) if item.fulfilment_credentials_encrypted else None
-    return {
-        "credentials": credentials,
-        "note": item.fulfilment_note or None,
-        "deliveredAt": format_datetime(item.delivered_at),
-        "expiresAt": format_datetime(item.expires_at),
-    }
-
-
-def order_detail_data(order: Order, items=None) -> dict:
-    """GET /orders/:id (and the data of every order.* event): items with decrypted credentials.
-
-    Load the order with order_detail_queryset() (or order_get()) so this makes no query, or pass the
-    items (with their product and license attached) as order_place does with the rows it just built.
-    """
-    items = order.items.all() if items is None else items
-    data = order_list_data(order, items)
-    data.update(
-        {
-            "notes": order.notes,
-            "updatedAt": format_datetime(order.updated_at),
-            "completedAt": format_datetime(order.completed_at),
-            "refundedAt": format_datetime(order.refunded_at),
-            "cancelledAt": format_datetime(order.cancelled_at),
-            "items": [
-                {
-                    "id": str(item.pk),
-                    "productId": str(item.product_id),
-                    "productName": item.product_name,
-                    "variationId": str(item.variation_id),
-                    "sku": item.sku,
-                    "pricePaid": format_amount(item.price_paid),
-                    "status": item.status,
-                    "postSaleInstructions": item.product.post_sale_instructions,
-                    "license": _license_data(item),
-                    "fulfilment": _fulfilment_data(item),
-                }
-                for item in items
-            ],
-        }
+    order_row = (
+        format_id(order.pk),
+        order.number,
+        order.status,
+        format_amount(order.total_amount),
+        order.currency,
+        format_datetime(order.created_at),
+        format_id(customer.pk),
+        customer.name,
+        customer.phone,
     )
-    return data
-
-
-# --- GET /orders/:id fast path: two statements (orders/sql.py) that render ids, amounts and timestamps as
-# the API writes them, so Python builds dicts of strings (order_detail_data() is the same body from instances).
-_PENDING = OrderItem.Status.PENDING.value
-
-
-def _detail_item(row) -> dict:
-    (
-        item_id,
-        product_id,
-        product_name,
-        variation_id,
-        sku,
-        price_paid,
-        status,
-        instructions,
-        license_id,
-        license_credentials,
-        license_delivered_at,
-        license_expires_at,
-        fulfilment_credentials,
-        fulfilment_note,
-        delivered_at,
-        expires_at,
-    ) = row
-    fulfilment = None
-    if license_id is None and status != _PENDING and delivered_at is not None:  # as _fulfilment_data()
-        fulfilment = {
-            "credentials": decrypt(fulfilment_credentials) if fulfilment_credentials else None,
-            "note": fulfilment_note or None,
-            "deliveredAt": delivered_at,
-            "expiresAt": expires_at,
-        }
-    return {
-        "id": item_id,
-        "productId": product_id,
-        "productName": product_name,
-        "variationId": variation_id,
-        "sku": sku,
-        "pricePaid": price_paid,
-        "status": status,
-        "postSaleInstructions": instructions,
-        "license": None
-        if license_id is None
-        else {
-            "id": license_id,
-            "credentials": decrypt(license_credentials),
-            "deliveredAt": license_delivered_at,
-            "expiresAt": license_expires_at,
-        },
-        "fulfilment": fulfilment,
-    }
+    detail_row = (
+        order.notes,
+        format_datetime(order.updated_at),
+        format_datetime(order.completed_at),
+        format_datetime(order.refunded_at),
+        format_datetime(order.cancelled_at),
+    )
+    item_rows = []
+    for item in items:
+        lic = item.license
+        item_rows.append(
+            (
+                format_id(item.pk),
+                format_id(item.product_id),
+                item.product_name,
+                format_id(item.variation_id),
+                item.sku,
+                format_amount(item.price_paid),
+                item.status,
+                item.product.post_sale_instructions,
+                format_id(item.license_id),
+                lic.credentials_encrypted if lic else None,
+                format_datetime(lic.delivered_at) if lic else None,
+                format_datetime(lic.expires_at) if lic else None,
+                item.fulfilment_credentials_encrypted,
+                item.fulfilment_note,
+                format_datetime(item.delivered_at),
+                format_datetime(item.expires_at),
+            )
+        )
+    return render.order_detail(order_row, detail_row, item_rows)
 
 
 def order_detail(*, store, order_id) -> dict | None:
-    """GET /orders/:id of the store's order, or None (unknown id, or another store's order).
-
-    The same dict, key for key and in the same key order, as order_detail_data(order_get(...)); on
-    PostgreSQL two queries (orders/sql.py: ORDER_DETAIL, ORDER_DETAIL_ITEMS), one when the order is not found.
-    """
+    """GET /orders/:id of the store's order (and the data of the order.* events emitted after a
+    change), or None (unknown id, or another store's order). Two statements (orders/sql.py:
+    ORDER_DETAIL, ORDER_DETAIL_ITEMS) that return the values as the API writes them; one when the
+    order is not found."""
     with connection.cursor() as cursor:
         cursor.execute(sql.ORDER_DETAIL, [str(order_id), str(store.pk)])
         row = cursor.fetchone()
@@ -256,34 +154,5 @@ def order_detail(*, store, order_id) -> dict | None:
             return None
         cursor.execute(sql.ORDER_DETAIL_ITEMS, [row[0]])
         item_rows = cursor.fetchall()
-    (
-        oid,
-        number,
-        status,
-        total_amount,
-        currency,
-        created_at,
-        customer_id,
-        customer_name,
-        customer_phone,
-        notes,
-        updated_at,
-        completed_at,
-        refunded_at,
-        cancelled_at,
-    ) = row
-    return {  # order_list_data()'s keys, then order_detail_data()'s (orjson keeps this order)
-        "id": oid,
-        "orderNumber": f"ORD-{number:06d}",
-        "status": status,
-        "totalAmount": total_amount,
-        "currencyCode": currency,
-        "createdAt": created_at,
-        "user": {"id": customer_id, "name": customer_name, "phone": customer_phone},
-        "items": [_detail_item(item) for item in item_rows],
-        "notes": notes,
-        "updatedAt": updated_at,
-        "completedAt": completed_at,
-        "refundedAt": refunded_at,
-        "cancelledAt": cancelled_at,
-    }
+    columns = len(render.ORDER_COLUMNS)
+    return render.order_detail(row[:columns], row[columns:], item_rows)

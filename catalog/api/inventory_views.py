@@ -8,7 +8,8 @@ from nuvlyx.api.fields import uuid_query_param
 from nuvlyx.api.views import StoreScopedAPIView
 
 from ..models import Variation
-from ..stock import STOCK_FIELDS, license_upload, stock_row_render
+from ..render import stock_row
+from ..stock import STOCK_FIELDS, license_upload
 from .inventory_serializers import LicenseUploadInputSerializer
 
 
@@ -31,7 +32,7 @@ class StockView(StoreScopedAPIView):
             low_q = {"depends_on_stock": True, "stock_available__lt": F("low_stock_threshold")}
             qs = qs.filter(**low_q) if low == "true" else qs.exclude(**low_q)
         rows = qs.order_by("product__name", "product_id", "position", "sku").values(*STOCK_FIELDS)
-        return Response([stock_row_render(row) for row in rows])
+        return Response([stock_row(row) for row in rows])
 
 
 class LicenseUploadView(StoreScopedAPIView):

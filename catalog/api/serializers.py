@@ -20,7 +20,7 @@ from nuvlyx.api.fields import (
 )
 
 from ..models import Product
-from ..selectors import ProductFilters, product_detail_data  # noqa: F401  (product_detail_data: reused by others)
+from ..selectors import ProductFilters
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 SLUG_MESSAGE = "Must be lowercase letters, digits, '-' or '_' (e.g. 1-month-subscription)."

@@ -9,7 +9,7 @@ from nuvlyx.core.money import format_amount
 from nuvlyx.core.timeutil import parse_query_datetime
 
 from ..models import Order
-from ..selectors import order_detail, order_detail_queryset, order_list_page, order_total
+from ..selectors import order_detail, order_list_page, order_total
 from ..services import order_cancel, order_place, order_refund
 from .serializers import OrderCreateInputSerializer, OrderListQuerySerializer
 
@@ -49,9 +49,6 @@ class OrderViewSet(StoreScopedViewSet):
     read_scope = "orders:read"
     write_scope = "orders:write"
     not_found_message = "Order not found"
-
-    def get_store_queryset(self):
-        return order_detail_queryset(store=self.store)
 
     def list(self, request):
         filters = _list_filters(request.query_params)

@@ -1,4 +1,4 @@
-"""Input serializers of the customers and wallet endpoints (output is rendered by services.customer_payload)."""
+"""Input serializers of the customers and wallet endpoints (output is rendered by wallets.render)."""
 
 from rest_framework import serializers
 

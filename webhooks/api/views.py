@@ -5,10 +5,10 @@ from rest_framework.response import Response
 from nuvlyx.api.errors import Conflict, ValidationFailed
 from nuvlyx.api.pagination import paginate_queryset, paginated_response, parse_page
 from nuvlyx.api.views import StoreScopedAPIView
-from nuvlyx.core.timeutil import format_datetime
 
 from .. import selectors, services
-from ..models import Delivery, WebhookEndpoint
+from ..models import WebhookEndpoint
+from ..render import delivery_payload, endpoint_payload
 from .serializers import DeliveryListQuery, WebhookCreateInput, WebhookUpdateInput
 
 SCOPE = "webhooks:manage"
@@ -24,33 +24,6 @@ def _refused(exc: services.WebhookError):
     if exc.field:
         return ValidationFailed.field(exc.field, exc.message)
     return Conflict(exc.message)
-
-
-def endpoint_payload(endpoint: WebhookEndpoint) -> dict:
-    return {
-        "id": str(endpoint.pk),
-        "url": endpoint.url,
-        "events": list(endpoint.events),
-        "description": endpoint.description,
-        "active": endpoint.active,
-        "createdAt": format_datetime(endpoint.created_at),
-    }
-
-
-def delivery_payload(delivery: Delivery) -> dict:
-    return {
-        "id": str(delivery.pk),
-        "eventId": str(delivery.event_id),
-        "eventType": delivery.event_type,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "responseStatus": delivery.response_status,
-        "durationMs": delivery.duration_ms,
-        "lastError": delivery.last_error or None,
-        "nextAttemptAt": format_datetime(delivery.next_attempt_at),
-        "createdAt": format_datetime(delivery.created_at),
-        "deliveredAt": format_datetime(delivery.delivered_at),
-    }
 
 
 class _WebhookView(StoreScopedAPIView):
