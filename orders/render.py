@@ -7,9 +7,9 @@ them that way from SQL (orders/sql.py), the others format model fields into the 
 """
 
 from nuvlyx.core.crypto import decrypt
-from nuvlyx.core.formats import format_order_number
+from nuvlyx.core.formats import format_amount, format_id, format_order_number
 
-from .models import OrderItem
+from .models import Order, OrderItem
 
 _PENDING = OrderItem.Status.PENDING.value
 
@@ -102,4 +102,26 @@ def order_detail_item(item_row) -> dict:
         "postSaleInstructions": instructions,
         "license": license,
         "fulfilment": fulfilment,
+    }
+
+
+def order_placed(order: Order, *, new_balance) -> dict:
+    """The answer of POST /orders (the order itself is GET /orders/:id)."""
+    return {
+        "orderId": format_id(order.pk),
+        "orderNumber": format_order_number(order.number),
+        "status": order.status,
+        "totalAmount": format_amount(order.total_amount),
+        "newBalance": format_amount(new_balance),
+    }
+
+
+def order_refunded(order: Order, *, refunded_amount, new_balance) -> dict:
+    """The answer of POST /orders/:id/refund and /cancel."""
+    return {
+        "orderId": format_id(order.pk),
+        "orderNumber": format_order_number(order.number),
+        "status": order.status,
+        "refundedAmount": format_amount(refunded_amount),
+        "newBalance": format_amount(new_balance),
     }

@@ -5,10 +5,9 @@ from rest_framework.response import Response
 from nuvlyx.api.errors import NotFound, ValidationFailed
 from nuvlyx.api.pagination import paginated_response, parse_page
 from nuvlyx.api.views import StoreScopedViewSet
-from nuvlyx.core.money import format_amount
 from nuvlyx.core.timeutil import parse_query_datetime
 
-from ..models import Order
+from .. import render
 from ..selectors import order_detail, order_list_page, order_total
 from ..services import order_cancel, order_place, order_refund
 from .serializers import OrderCreateInputSerializer, OrderListQuerySerializer
@@ -35,17 +34,10 @@ def _list_filters(query_params) -> dict:
 
 
 def _refund_body(result) -> dict:
-    return {
-        "orderId": str(result.order.pk),
-        "orderNumber": result.order.order_number,
-        "status": result.order.status,
-        "refundedAmount": format_amount(result.refunded_amount),
-        "newBalance": format_amount(result.new_balance),
-    }
+    return render.order_refunded(result.order, refunded_amount=result.refunded_amount, new_balance=result.new_balance)
 
 
 class OrderViewSet(StoreScopedViewSet):
-    queryset = Order.objects.all()
     read_scope = "orders:read"
     write_scope = "orders:write"
     not_found_message = "Order not found"
@@ -80,15 +72,8 @@ class OrderViewSet(StoreScopedViewSet):
             notes=data.get("notes") or "",
             actor_token_id=request.auth.pk,
         )
-        order = placed.order
         return Response(
-            {
-                "orderId": str(order.pk),
-                "orderNumber": order.order_number,
-                "status": order.status,
-                "totalAmount": format_amount(order.total_amount),
-                "newBalance": format_amount(placed.new_balance),
-            },
+            render.order_placed(placed.order, new_balance=placed.new_balance),
             status=201,
         )
 
