@@ -9,7 +9,6 @@ from nuvlyx.api.views import StoreScopedViewSet
 from wallets.selectors import customer_resolve
 
 from .. import selectors, services
-from ..models import Category, PriceTier, Product
 from .serializers import (
     CategoryCreateInput,
     PriceTierCreateInput,
@@ -63,7 +62,6 @@ class ProductViewSet(StoreScopedViewSet):
     read_scope = "products:read"
     write_scope = "products:write"
     not_found_message = selectors.PRODUCT_NOT_FOUND
-    queryset = Product.objects.all()
 
     def list(self, request):
         filters = parse_product_filters(request.query_params)
@@ -114,7 +112,6 @@ class ProductViewSet(StoreScopedViewSet):
 class CategoryViewSet(StoreScopedViewSet):
     read_scope = "products:read"
     write_scope = "products:write"
-    queryset = Category.objects.all()
 
     def list(self, request):
         return Response(selectors.category_list_data(store=self.store))
@@ -130,7 +127,6 @@ class CategoryViewSet(StoreScopedViewSet):
 class PriceTierViewSet(StoreScopedViewSet):
     read_scope = "products:read"
     write_scope = "products:write"
-    queryset = PriceTier.objects.all()
 
     def list(self, request):
         return Response(selectors.price_tier_list_data(store=self.store))
