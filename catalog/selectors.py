@@ -15,7 +15,7 @@ from uuid import UUID
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum, TextField
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Sum, TextField
 from django.db.models.functions import Cast
 
 from nuvlyx.api.errors import NotFound
@@ -23,6 +23,7 @@ from nuvlyx.api.renderers import dumps
 from nuvlyx.core.formats import format_amount, format_datetime, format_id
 
 from . import render, sql
+from .filters import ProductFilter
 from .models import Category, PriceTier, Product, TierPrice, Variation
 from .pricing import quote_variations
 
@@ -40,6 +41,17 @@ class ProductFilters:
     kind: str | None = None
     category_id: UUID | None = None
     search: str | None = None
+
+    @classmethod
+    def parse(cls, query) -> "ProductFilters":
+        """GET /products' query, validated by catalog.filters.ProductFilter (422 on a bad value)."""
+        values = ProductFilter.parse(query)
+        return cls(
+            status=values["status"], kind=values["kind"], category_id=values["categoryId"], search=values["search"]
+        )
+
+    def as_query(self) -> dict:
+        return {"status": self.status, "kind": self.kind, "categoryId": self.category_id, "search": self.search}
 
     def cache_key(self) -> str:
         return f"{self.status or ''}|{self.kind or ''}|{self.category_id or ''}|{self.search or ''}"
@@ -65,19 +77,7 @@ def _latest(*values: datetime | None) -> datetime | None:
 
 # --- product list -------------------------------------------------------------------------------
 def product_list_queryset(*, store, filters: ProductFilters) -> QuerySet[Product]:
-    qs = Product.objects.for_store(store)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.kind:
-        qs = qs.filter(kind=filters.kind)
-    if filters.category_id:
-        qs = qs.filter(categories__id=filters.category_id)
-    if filters.search:
-        term = filters.search
-        # The sku match is a subquery, not a join, so a product never appears twice.
-        skus = Variation.objects.for_store(store).filter(sku__icontains=term).values("product_id")
-        qs = qs.filter(Q(name__icontains=term) | Q(slug__icontains=term) | Q(id__in=skus))
-    return qs
+    return ProductFilter.apply(Product.objects.for_store(store), filters.as_query(), store=store)
 
 
 def _list_aggregates(*, store, filters: ProductFilters) -> tuple:

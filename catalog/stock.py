@@ -22,6 +22,7 @@ from nuvlyx.core.events import emit
 from nuvlyx.core.timeutil import now
 
 from . import render, sql
+from .filters import StockFilter
 from .models import License, Variation
 
 UPLOAD_BATCH_SIZE = 1000
@@ -246,6 +247,13 @@ STOCK_FIELDS = (
     "stock_delivered",
     "low_stock_threshold",
 )
+
+
+def stock_rows(*, store, filters: dict) -> list[dict]:
+    """GET /inventory/stock: the store's variations matching StockFilter.parse()'s filters, one query."""
+    qs = StockFilter.apply(Variation.objects.for_store(store), filters)
+    rows = qs.order_by("product__name", "product_id", "position", "sku").values(*STOCK_FIELDS)
+    return [render.stock_row(row) for row in rows]
 
 
 def stock_row(variation_id) -> dict:

@@ -1,31 +1,18 @@
 """Reads of orders: the list page and the detail (fixed query counts), rendered by orders.render."""
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from nuvlyx.core.formats import format_amount, format_datetime, format_id
 
 from . import render, sql
+from .filters import OrderFilter
 from .models import Order, OrderCounter, OrderItem
 
 
 def order_list_queryset(*, store, filters: dict | None = None) -> QuerySet:
-    """The store's orders matching the GET /orders filters, newest first (no rows loaded)."""
-    filters = filters or {}
-    qs = Order.objects.for_store(store)
-    if filters.get("status"):
-        qs = qs.filter(status=filters["status"])
-    if filters.get("user_id"):
-        qs = qs.filter(customer_id=filters["user_id"])
-    if filters.get("product_id"):
-        qs = qs.filter(Exists(OrderItem.objects.filter(order_id=OuterRef("pk"), product_id=filters["product_id"])))
-    if filters.get("variation_id"):
-        qs = qs.filter(Exists(OrderItem.objects.filter(order_id=OuterRef("pk"), variation_id=filters["variation_id"])))
-    if filters.get("date_from"):
-        qs = qs.filter(created_at__gte=filters["date_from"])
-    if filters.get("date_to"):
-        qs = qs.filter(created_at__lt=filters["date_to"])
-    return qs.order_by("-created_at", "-number")
+    """The store's orders matching the GET /orders filters (OrderFilter.parse()), newest first (no rows loaded)."""
+    return OrderFilter.apply(Order.objects.for_store(store), filters or {}).order_by("-created_at", "-number")
 
 
 def order_total(*, store, filters: dict | None = None) -> int:

@@ -3,12 +3,13 @@
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from nuvlyx.api.errors import ApiError, NotFound, ValidationFailed
 from nuvlyx.core.phones import PhoneError, normalize_phone
 
 from . import sql
+from .filters import CustomerFilter
 from .models import Customer, LedgerEntry, Wallet
 
 PHONE_NOT_LINKED = "No customer has linked the phone {phone} (WhatsApp not linked yet)"
@@ -66,18 +67,10 @@ def customer_resolve(
     return None
 
 
-def customer_list(
-    *, store, search: str | None = None, phone: str | None = None, tier_id: UUID | None = None
-) -> QuerySet[Customer]:
-    """GET /customers: newest first, tier joined (constant query count)."""
+def customer_list(*, store, filters: dict | None = None) -> QuerySet[Customer]:
+    """GET /customers matching CustomerFilter.parse()'s filters: newest first, tier joined (constant query count)."""
     qs = Customer.objects.for_store(store).select_related("tier").order_by("-created_at", "-id")
-    if search:
-        qs = qs.filter(Q(name__icontains=search) | Q(email__icontains=search) | Q(phone__icontains=search))
-    if phone:
-        qs = qs.filter(phone=phone)
-    if tier_id is not None:
-        qs = qs.filter(tier_id=tier_id)
-    return qs
+    return CustomerFilter.apply(qs, filters or {})
 
 
 def price_tier_get(*, store, tier_id: UUID, field: str = "tierId"):

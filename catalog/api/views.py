@@ -15,7 +15,6 @@ from .serializers import (
     ProductCreateInput,
     ProductPatchInput,
     parse_price_query,
-    parse_product_filters,
     product_input_to_service,
 )
 
@@ -64,7 +63,7 @@ class ProductViewSet(StoreScopedViewSet):
     not_found_message = selectors.PRODUCT_NOT_FOUND
 
     def list(self, request):
-        filters = parse_product_filters(request.query_params)
+        filters = selectors.ProductFilters.parse(request.query_params)
         validator = selectors.product_list_validator(store=self.store, filters=filters)
         return _conditional(
             request,

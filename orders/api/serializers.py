@@ -4,7 +4,6 @@ from rest_framework import serializers
 
 from nuvlyx.api.fields import StrictCharField, StrictUUIDField
 
-from ..models import Order
 from ..services import MAX_ITEMS
 
 
@@ -20,12 +19,3 @@ class OrderCreateInputSerializer(serializers.Serializer):
         child=OrderItemInputSerializer(), min_length=1, max_length=MAX_ITEMS, allow_empty=False
     )
     notes = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=2000)
-
-
-class OrderListQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Order.Status.values, required=False)
-    userId = StrictUUIDField(required=False)
-    productId = StrictUUIDField(required=False)
-    variationId = StrictUUIDField(required=False)
-    dateFrom = serializers.CharField(required=False)
-    dateTo = serializers.CharField(required=False)

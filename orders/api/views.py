@@ -2,35 +2,15 @@
 
 from rest_framework.response import Response
 
-from nuvlyx.api.errors import NotFound, ValidationFailed
+from nuvlyx.api.errors import NotFound
 from nuvlyx.api.pagination import paginated_response, parse_page
 from nuvlyx.api.views import StoreScopedViewSet
-from nuvlyx.core.timeutil import parse_query_datetime
 
 from .. import render
+from ..filters import OrderFilter
 from ..selectors import order_detail, order_list_page, order_total
 from ..services import order_cancel, order_place, order_refund
-from .serializers import OrderCreateInputSerializer, OrderListQuerySerializer
-
-
-def _list_filters(query_params) -> dict:
-    params = {key: query_params.get(key) for key in OrderListQuerySerializer().fields if query_params.get(key, "")}
-    serializer = OrderListQuerySerializer(data=params)
-    serializer.is_valid(raise_exception=True)
-    data = serializer.validated_data
-    filters = {
-        "status": data.get("status"),
-        "user_id": data.get("userId"),
-        "product_id": data.get("productId"),
-        "variation_id": data.get("variationId"),
-    }
-    for name, key in (("dateFrom", "date_from"), ("dateTo", "date_to")):
-        if data.get(name):
-            parsed = parse_query_datetime(data[name])
-            if parsed is None:
-                raise ValidationFailed.field(name, "Must be an ISO 8601 date or date-time.")
-            filters[key] = parsed
-    return filters
+from .serializers import OrderCreateInputSerializer
 
 
 def _refund_body(result) -> dict:
@@ -43,7 +23,7 @@ class OrderViewSet(StoreScopedViewSet):
     not_found_message = "Order not found"
 
     def list(self, request):
-        filters = _list_filters(request.query_params)
+        filters = OrderFilter.parse(request.query_params)
         page = parse_page(request.query_params)
         total = order_total(store=self.store, filters=filters)
         rows = (

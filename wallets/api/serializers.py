@@ -26,12 +26,6 @@ class CustomerUpdateInput(serializers.Serializer):
     tierId = StrictUUIDField(required=False, allow_null=True)
 
 
-class CustomerListQuery(serializers.Serializer):
-    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    phone = E164PhoneField(required=False)
-    tierId = StrictUUIDField(required=False)
-
-
 class RechargeInput(serializers.Serializer):
     amount = MoneyField()
     reference = StrictCharField(max_length=120, required=False, allow_blank=True, allow_null=True)

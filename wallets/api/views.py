@@ -7,7 +7,8 @@ from nuvlyx.api.views import StoreScopedAPIView
 from wallets import render, selectors, services
 from wallets.models import Customer
 
-from .serializers import CustomerCreateInput, CustomerListQuery, CustomerUpdateInput, RechargeInput
+from ..filters import CustomerFilter
+from .serializers import CustomerCreateInput, CustomerUpdateInput, RechargeInput
 
 
 def _valid(serializer_class, data, **kwargs):
@@ -37,10 +38,7 @@ class CustomerListView(StoreScopedAPIView):
 
     def get(self, request):
         page = parse_page(request.query_params)
-        query = _valid(CustomerListQuery, {k: request.query_params.get(k) for k in request.query_params})
-        qs = selectors.customer_list(
-            store=self.store, search=query.get("search"), phone=query.get("phone"), tier_id=query.get("tierId")
-        )
+        qs = selectors.customer_list(store=self.store, filters=CustomerFilter.parse(request.query_params))
         rows, total = paginate_queryset(qs, page)
         return paginated_response([render.customer(c) for c in rows], page=page, total=total)
 

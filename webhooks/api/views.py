@@ -7,9 +7,10 @@ from nuvlyx.api.pagination import paginate_queryset, paginated_response, parse_p
 from nuvlyx.api.views import StoreScopedAPIView
 
 from .. import selectors, services
+from ..filters import DeliveryFilter
 from ..models import WebhookEndpoint
 from ..render import delivery_payload, endpoint_payload
-from .serializers import DeliveryListQuery, WebhookCreateInput, WebhookUpdateInput
+from .serializers import WebhookCreateInput, WebhookUpdateInput
 
 SCOPE = "webhooks:manage"
 
@@ -100,9 +101,8 @@ class DeliveryListView(_WebhookView):
     def get(self, request, pk):
         endpoint = self.get_endpoint()
         page = parse_page(request.query_params)
-        params = request.query_params
-        query = _valid(DeliveryListQuery, {"status": params["status"]} if "status" in params else {})
-        rows, total = paginate_queryset(selectors.delivery_list(endpoint=endpoint, status=query.get("status")), page)
+        filters = DeliveryFilter.parse(request.query_params)
+        rows, total = paginate_queryset(selectors.delivery_list(endpoint=endpoint, filters=filters), page)
         return paginated_response([delivery_payload(d) for d in rows], page=page, total=total)
 
 
