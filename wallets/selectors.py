@@ -5,6 +5,7 @@ from uuid import UUID
 from django.db import connection
 from django.db.models import QuerySet
 
+from catalog.models import PriceTier
 from nuvlyx.api.errors import ApiError, NotFound, ValidationFailed
 from nuvlyx.core.phones import PhoneError, normalize_phone
 
@@ -75,8 +76,6 @@ def customer_list(*, store, filters: dict | None = None) -> QuerySet[Customer]:
 
 def price_tier_get(*, store, tier_id: UUID, field: str = "tierId"):
     """A price tier of this store, or 422 naming the field (an id of another store is the same as none)."""
-    from catalog.models import PriceTier
-
     tier = PriceTier.objects.for_store(store).filter(pk=tier_id).first()
     if tier is None:
         raise ValidationFailed.field(field, "No price tier with this id in this store.")

@@ -9,7 +9,6 @@ import uuid
 
 from rest_framework import serializers
 
-from nuvlyx.api.errors import ValidationFailed
 from nuvlyx.api.fields import (
     MoneyField,
     StrictBooleanField,
@@ -155,20 +154,3 @@ class CategoryCreateInput(serializers.Serializer):
 class PriceTierCreateInput(serializers.Serializer):
     name = StrictCharField(max_length=60)
     level = StrictIntegerField(min_value=0, max_value=MAX_TIER_LEVEL)
-
-
-def parse_price_query(params) -> tuple[uuid.UUID | str | None, str | None]:
-    """customerId / customerPhone of GET /products/:id/price, for wallets.selectors.customer_resolve.
-
-    Both given: returned as they are, so customer_resolve answers 400 before looking at either.
-    """
-    raw_id = params.get("customerId")
-    phone = params.get("customerPhone")
-    if phone is not None and phone.startswith(" ") and phone[1:].isdigit():
-        phone = "+" + phone[1:]  # an unencoded "+" in a query string arrives as a space
-    if raw_id is None or phone is not None:
-        return raw_id, phone
-    customer_id = parse_uuid(raw_id)
-    if customer_id is None:
-        raise ValidationFailed.field("customerId", "Must be a valid UUID.")
-    return customer_id, None

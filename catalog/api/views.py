@@ -4,9 +4,7 @@ from django.http import HttpResponse
 from django.utils.http import http_date
 from rest_framework.response import Response
 
-from nuvlyx.api.errors import ApiError
 from nuvlyx.api.views import StoreScopedViewSet
-from wallets.selectors import customer_resolve
 
 from .. import selectors, services
 from .serializers import (
@@ -14,7 +12,6 @@ from .serializers import (
     PriceTierCreateInput,
     ProductCreateInput,
     ProductPatchInput,
-    parse_price_query,
     product_input_to_service,
 )
 
@@ -92,20 +89,6 @@ class ProductViewSet(StoreScopedViewSet):
         product.store = self.store
         services.product_delete(product=product)
         return Response(status=204)
-
-    def price(self, request, pk):
-        # The customer (with its tier) first, then the product, its variations and the tier's prices in one
-        # statement: 2 queries after the token. An unknown product still answers 404 before any customer
-        # error (bad params, 400 both, unknown customer, phone_not_linked), as it always did.
-        try:
-            customer_id, customer_phone = parse_price_query(request.query_params)
-            customer = customer_resolve(
-                store=self.store, customer_id=customer_id, customer_phone=customer_phone, required=False
-            )
-        except ApiError:
-            selectors.product_get(store=self.store, product_id=pk)
-            raise
-        return Response(selectors.product_price_quote_by_id(store=self.store, product_id=pk, customer=customer))
 
 
 class CategoryViewSet(StoreScopedViewSet):

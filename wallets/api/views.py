@@ -2,13 +2,15 @@
 
 from rest_framework.response import Response
 
+from catalog.selectors import product_get, product_price_quote_by_id
+from nuvlyx.api.errors import ApiError
 from nuvlyx.api.pagination import paginate_queryset, paginated_response, parse_page
 from nuvlyx.api.views import StoreScopedAPIView
 from wallets import render, selectors, services
 from wallets.models import Customer
 
 from ..filters import CustomerFilter
-from .serializers import CustomerCreateInput, CustomerUpdateInput, RechargeInput
+from .serializers import CustomerCreateInput, CustomerUpdateInput, RechargeInput, parse_price_query
 
 
 def _valid(serializer_class, data, **kwargs):
@@ -114,3 +116,26 @@ class WalletTransactionsView(CustomerLookupMixin, StoreScopedAPIView):
         customer = self.get_customer()
         rows, total = paginate_queryset(selectors.wallet_entries(customer=customer), page)
         return paginated_response([render.ledger_entry(e) for e in rows], page=page, total=total)
+
+
+class ProductPriceView(StoreScopedAPIView):
+    """GET /products/:id/price?customerId|customerPhone: the customer's price of each variation (seed 001).
+
+    Here, not in catalog: it resolves a customer, and catalog sits below wallets. The quote itself is
+    catalog's (catalog.selectors.product_price_quote_by_id, prices by catalog.pricing)."""
+
+    read_scope = "products:read"
+
+    def get(self, request, pk):
+        # The customer (with its tier) first, then the product, its variations and the tier's prices in one
+        # statement: 2 queries after the token. An unknown product still answers 404 before any customer
+        # error (bad params, 400 both, unknown customer, phone_not_linked), as it always did.
+        try:
+            customer_id, customer_phone = parse_price_query(request.query_params)
+            customer = selectors.customer_resolve(
+                store=self.store, customer_id=customer_id, customer_phone=customer_phone, required=False
+            )
+        except ApiError:
+            product_get(store=self.store, product_id=pk)
+            raise
+        return Response(product_price_quote_by_id(store=self.store, product_id=pk, customer=customer))
