@@ -91,6 +91,8 @@ def _insert_order_numbered(order: Order) -> None:
 
 def _emit_order(order_id, store, *types: str) -> None:
     data = order_detail(store=store, order_id=order_id)  # what GET /orders/:id answers now
+    if data is None:  # cannot happen: the caller holds the order's row lock
+        raise Order.DoesNotExist(order_id)
     for event_type in types:
         emit(store=store, type=event_type, data=data)
 

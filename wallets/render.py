@@ -4,6 +4,8 @@ The API, the customer.created and wallet.recharged events (and so the WhatsApp p
 them) all come from these. Values are formatted by nuvlyx.core.formats.
 """
 
+from decimal import Decimal
+
 from catalog.render import tier
 from nuvlyx.core.formats import format_amount, format_datetime, format_id
 
@@ -29,7 +31,7 @@ def wallet(customer: Customer, wallet: Wallet | None, *, currency: str) -> dict:
     """GET /customers/:id/wallet; a customer without a wallet row has a zero balance."""
     return {
         "customerId": format_id(customer.pk),
-        "balance": format_amount(wallet.balance if wallet else 0),
+        "balance": format_amount(wallet.balance if wallet else Decimal("0.00")),
         "currency": currency,
         "updatedAt": format_datetime(wallet.updated_at if wallet else customer.created_at),
     }

@@ -1,5 +1,6 @@
 """Reads of customers used across apps (price quote, orders, customers endpoints)."""
 
+from typing import Literal, overload
 from uuid import UUID
 
 from django.db import connection
@@ -27,7 +28,7 @@ def _customer_fetch(statement: str, *, store, value) -> Customer | None:
     customer = Customer.from_db(connection.alias, sql.CUSTOMER_FIELDS, list(row[:split]))
     tier = None
     if customer.tier_id is not None:
-        tier = sql.TIER_MODEL.from_db(connection.alias, sql.TIER_FIELDS, list(row[split:]))
+        tier = PriceTier.from_db(connection.alias, sql.TIER_FIELDS, list(row[split:]))
     customer.tier = tier
     customer.store = store
     return customer
@@ -53,6 +54,14 @@ def customer_by_linked_phone(*, store, phone: str, field: str = "phone") -> Cust
     return customer
 
 
+@overload
+def customer_resolve(
+    *, store, customer_id: UUID | None, customer_phone: str | None, required: Literal[True] = True
+) -> Customer: ...
+@overload
+def customer_resolve(
+    *, store, customer_id: UUID | None, customer_phone: str | None, required: bool
+) -> Customer | None: ...
 def customer_resolve(
     *, store, customer_id: UUID | None, customer_phone: str | None, required: bool = True
 ) -> Customer | None:

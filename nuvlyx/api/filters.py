@@ -39,19 +39,22 @@ class _ApiField(forms.Field):
 
 class _UUIDField(_ApiField):
     message = "Must be a valid UUID."
-    convert = staticmethod(parse_uuid)
+
+    def convert(self, value: str) -> Any:
+        return parse_uuid(value)
 
 
 class _DateTimeField(_ApiField):
     message = "Must be an ISO 8601 date or date-time."
-    convert = staticmethod(parse_query_datetime)
+
+    def convert(self, value: str) -> Any:
+        return parse_query_datetime(value)
 
 
 class _BooleanField(_ApiField):
     message = "Must be true or false."
 
-    @staticmethod
-    def convert(value: str) -> bool | None:
+    def convert(self, value: str) -> Any:
         return {"true": True, "false": False}.get(value)
 
 

@@ -11,21 +11,40 @@ values for speed uses the SQL forms below, which produce the same text (tests ho
 import re
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import overload
 from uuid import UUID
 
 _TWO_PLACES = Decimal("0.01")
 
 
+@overload
+def format_id(value: UUID | str) -> str: ...
+@overload
+def format_id(value: None) -> None: ...
+@overload
+def format_id(value: UUID | str | None) -> str | None: ...
 def format_id(value: UUID | str | None) -> str | None:
     return None if value is None else str(value)
 
 
-def format_amount(value: Decimal | None) -> str | None:
+@overload
+def format_amount(value: Decimal | int) -> str: ...
+@overload
+def format_amount(value: None) -> None: ...
+@overload
+def format_amount(value: Decimal | int | None) -> str | None: ...
+def format_amount(value: Decimal | int | None) -> str | None:
     if value is None:
         return None
     return f"{Decimal(value).quantize(_TWO_PLACES, rounding=ROUND_HALF_UP):.2f}"
 
 
+@overload
+def format_datetime(value: datetime) -> str: ...
+@overload
+def format_datetime(value: None) -> None: ...
+@overload
+def format_datetime(value: datetime | None) -> str | None: ...
 def format_datetime(value: datetime | None) -> str | None:
     """`2026-05-18T14:30:00.000Z` (isoformat is implemented in C: this runs for every row of a list)."""
     if value is None:
