@@ -7,10 +7,11 @@ path of order placement, the ORM path of products, customers and wallets).
 
 import pytest
 
+from catalog.tests.factories import make_variation, stock
 from nuvlyx.api.renderers import dumps
 from nuvlyx.core.models import Event
 from orders.models import OrderItem
-from orders.tests.factories import make_customer, make_variation, stock
+from wallets.tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
 
