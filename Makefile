@@ -36,6 +36,7 @@ test: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	DJANGO_SETTINGS_MODULE=nuvlyx.test_settings $(PY) -m mypy
 	DJANGO_SETTINGS_MODULE=nuvlyx.test_settings $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=nuvlyx.test_settings $(PY) manage.py check
 

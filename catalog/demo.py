@@ -1,4 +1,4 @@
-"""Demo catalog for `make run` (called by core's demo_setup): tiers, categories and products via the services."""
+"""Demo catalog for `make run` (called by the demo_setup command): tiers, categories and products via the services."""
 
 from decimal import Decimal
 

@@ -10,20 +10,20 @@ import hashlib
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum, TextField
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Sum, TextField
 from django.db.models.functions import Cast
 
 from nuvlyx.core.errors import NotFound
+from nuvlyx.core.formats import format_amount, format_datetime, format_id
 from nuvlyx.core.jsonenc import dumps
-from nuvlyx.core.money import format_amount
-from nuvlyx.core.timeutil import format_datetime
 
-from . import sql
+from . import render, sql
+from .filters import ProductFilter
 from .models import Category, PriceTier, Product, TierPrice, Variation
 from .pricing import quote_variations
 
@@ -41,6 +41,17 @@ class ProductFilters:
     kind: str | None = None
     category_id: UUID | None = None
     search: str | None = None
+
+    @classmethod
+    def parse(cls, query) -> "ProductFilters":
+        """GET /products' query, validated by catalog.filters.ProductFilter (422 on a bad value)."""
+        values = ProductFilter.parse(query)
+        return cls(
+            status=values["status"], kind=values["kind"], category_id=values["categoryId"], search=values["search"]
+        )
+
+    def as_query(self) -> dict:
+        return {"status": self.status, "kind": self.kind, "categoryId": self.category_id, "search": self.search}
 
     def cache_key(self) -> str:
         return f"{self.status or ''}|{self.kind or ''}|{self.category_id or ''}|{self.search or ''}"
@@ -64,30 +75,9 @@ def _latest(*values: datetime | None) -> datetime | None:
     return max(present) if present else None
 
 
-def _iso(value: datetime) -> str:
-    """format_datetime, faster for the list's thousand rows (isoformat is implemented in C)."""
-    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
-
-
-def _stock_quantity(depends_on_stock: bool, stock_available: int) -> int | None:
-    return stock_available if depends_on_stock else None
-
-
 # --- product list -------------------------------------------------------------------------------
 def product_list_queryset(*, store, filters: ProductFilters) -> QuerySet[Product]:
-    qs = Product.objects.for_store(store)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.kind:
-        qs = qs.filter(kind=filters.kind)
-    if filters.category_id:
-        qs = qs.filter(categories__id=filters.category_id)
-    if filters.search:
-        term = filters.search
-        # The sku match is a subquery, not a join, so a product never appears twice.
-        skus = Variation.objects.for_store(store).filter(sku__icontains=term).values("product_id")
-        qs = qs.filter(Q(name__icontains=term) | Q(slug__icontains=term) | Q(id__in=skus))
-    return qs
+    return ProductFilter.apply(Product.objects.for_store(store), filters.as_query(), store=store)
 
 
 def _list_aggregates(*, store, filters: ProductFilters) -> tuple:
@@ -188,31 +178,13 @@ def product_list_data(*, store, filters: ProductFilters) -> list[dict]:
             "p_text", "v_text", "sku", "name", "price_text", "stock_available", "duration_days", "depends_on_stock"
         )
     )
-    for product_id, vid, sku, name, price, stock, duration, depends in variation_rows:
+    variation_summary = render.variation_summary
+    for product_id, *variation in variation_rows:
         bucket = variations.get(product_id)
-        if bucket is None:
-            continue
-        bucket.append(
-            {
-                "id": vid,
-                "sku": sku,
-                "name": name,
-                "price": price,
-                "stockQuantity": stock if depends else None,
-                "durationDays": duration,
-                "dependsOnStock": depends,
-            }
-        )
+        if bucket is not None:
+            bucket.append(variation_summary(*variation))
     return [
-        {
-            "id": pid,
-            "name": name,
-            "slug": slug,
-            "kind": kind,
-            "status": status,
-            "variations": variations[pid],
-            "createdAt": _iso(created_at),
-        }
+        render.product_summary(pid, name, slug, kind, status, variations[pid], format_datetime(created_at))
         for pid, name, slug, kind, status, created_at in rows
     ]
 
@@ -262,14 +234,11 @@ def product_get(*, store, product_id) -> Product:
     return product
 
 
-def tier_data(tier_id, name: str, level: int) -> dict:
-    return {"id": str(tier_id), "name": name, "level": level}
-
-
 def product_detail_data(product: Product) -> dict:
-    """The full Product of API.md (GET /products/:id, POST/PATCH responses, product.* events). 3 queries."""
+    """catalog.render.product_detail of a product (GET /products/:id, POST/PATCH answers, product.* events).
+    3 queries."""
     categories = [
-        {"id": str(cid), "name": name, "slug": slug}
+        render.product_category(format_id(cid), name, slug)
         for cid, name, slug in product.categories.order_by("name", "id").values_list("id", "name", "slug")
     ]
     tier_prices: dict[UUID, list[dict]] = {}
@@ -280,7 +249,7 @@ def product_detail_data(product: Product) -> dict:
     )
     for variation_id, price, tier_id, tier_name, tier_level in tier_rows:
         tier_prices.setdefault(variation_id, []).append(
-            {"tier": tier_data(tier_id, tier_name, tier_level), "price": format_amount(price)}
+            render.tier_price((format_id(tier_id), tier_name, tier_level), format_amount(price))
         )
     variation_rows = (
         Variation.objects.filter(product_id=product.pk)
@@ -288,55 +257,47 @@ def product_detail_data(product: Product) -> dict:
         .values_list("id", "sku", "name", "price", "stock_available", "duration_days", "depends_on_stock")
     )
     variations = [
-        {
-            "id": str(vid),
-            "sku": sku,
-            "name": name,
-            "price": format_amount(price),
-            "stockQuantity": _stock_quantity(depends, stock),
-            "durationDays": duration,
-            "dependsOnStock": depends,
-            "tierPrices": tier_prices.get(vid, []),
-        }
+        render.variation_detail(
+            (format_id(vid), sku, name, format_amount(price), stock, duration, depends), tier_prices.get(vid, [])
+        )
         for vid, sku, name, price, stock, duration, depends in variation_rows
     ]
-    return {
-        "id": str(product.pk),
-        "name": product.name,
-        "slug": product.slug,
-        "kind": product.kind,
-        "status": product.status,
-        "description": product.description,
-        "postSaleInstructions": product.post_sale_instructions,
-        "categories": categories,
-        "variations": variations,
-        "createdAt": format_datetime(product.created_at),
-        "updatedAt": format_datetime(product.updated_at),
-    }
+    product_row = (
+        format_id(product.pk),
+        product.name,
+        product.slug,
+        product.kind,
+        product.status,
+        product.description,
+        product.post_sale_instructions,
+        format_datetime(product.created_at),
+        format_datetime(product.updated_at),
+    )
+    return render.product_detail(product_row, categories, variations)
 
 
 # --- price quote --------------------------------------------------------------------------------
 def _quote_data(*, store, product_id, product_name: str, customer, tier: PriceTier | None, quotes) -> dict:
-    """The seed 001 quote body from catalog.pricing's quotes (the one rendering of the shape)."""
-    tier_json = tier_data(tier.pk, tier.name, tier.level) if tier is not None else None
-    return {
-        "productId": str(product_id),
-        "productName": product_name,
-        "currency": store.currency,
-        "customer": None if customer is None else {"id": str(customer.pk), "tier": tier_json},
-        "variations": [
-            {
-                "variationId": str(quote.variation.pk),
-                "sku": quote.variation.sku,
-                "basePrice": format_amount(quote.base_price),
-                "price": format_amount(quote.price),
-                "appliedTier": tier_json if quote.applied_tier is not None else None,
-                "availableStock": quote.variation.stock_quantity,
-                "dependsOnStock": quote.variation.depends_on_stock,
-            }
+    """catalog.render.price_quote of catalog.pricing's quotes."""
+    return render.price_quote(
+        product_id=format_id(product_id),
+        product_name=product_name,
+        currency=store.currency,
+        customer_id=None if customer is None else format_id(customer.pk),
+        tier_data=None if tier is None else price_tier_data(tier),
+        variations=[
+            (
+                format_id(quote.variation.pk),
+                quote.variation.sku,
+                format_amount(quote.base_price),
+                format_amount(quote.price),
+                quote.applied_tier is not None,
+                quote.variation.stock_quantity,
+                quote.variation.depends_on_stock,
+            )
             for quote in quotes
         ],
-    }
+    )
 
 
 def product_price_quote(*, store, product: Product, customer) -> dict:
@@ -380,17 +341,12 @@ def product_price_quote_by_id(*, store, product_id, customer) -> dict:
 
 # --- categories and tiers -----------------------------------------------------------------------
 def category_data(category: Category) -> dict:
-    return {
-        "id": str(category.pk),
-        "name": category.name,
-        "slug": category.slug,
-        "description": category.description,
-    }
+    return render.category(format_id(category.pk), category.name, category.slug, category.description)
 
 
 def category_list_data(*, store) -> list[dict]:
     return [
-        {"id": str(cid), "name": name, "slug": slug, "description": description}
+        render.category(format_id(cid), name, slug, description)
         for cid, name, slug, description in Category.objects.for_store(store)
         .order_by("name", "id")
         .values_list("id", "name", "slug", "description")
@@ -398,12 +354,12 @@ def category_list_data(*, store) -> list[dict]:
 
 
 def price_tier_data(tier: PriceTier) -> dict:
-    return tier_data(tier.pk, tier.name, tier.level)
+    return render.tier(format_id(tier.pk), tier.name, tier.level)
 
 
 def price_tier_list_data(*, store) -> list[dict]:
     return [
-        tier_data(tid, name, level)
+        render.tier(format_id(tid), name, level)
         for tid, name, level in PriceTier.objects.for_store(store)
         .order_by("level", "name")
         .values_list("id", "name", "level")

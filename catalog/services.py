@@ -10,12 +10,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Model, ProtectedError
+from django.db.models import ProtectedError
 from django.utils.text import slugify
 
 from nuvlyx.core.errors import Conflict, ValidationFailed
 from nuvlyx.core.events import emit
-from nuvlyx.core.models import Store
+from nuvlyx.core.models import Store, StoreOwned
 
 from .models import Category, PriceTier, Product, TierPrice, Variation
 from .selectors import product_detail_data
@@ -48,7 +48,7 @@ def _unique_conflicts() -> Iterator[None]:
 
 
 def unique_slug(
-    *, model: type[Model], store: Store, source: str, max_length: int, fallback: str, exclude_pk=None
+    *, model: type[StoreOwned], store: Store, source: str, max_length: int, fallback: str, exclude_pk=None
 ) -> str:
     """slugify(source), made unique in the store with a -2, -3... suffix (one query)."""
     base = slugify(source)[:max_length].strip("-") or fallback
@@ -89,11 +89,9 @@ def _check_variations(*, store: Store, product: Product | None, variations: list
     known_tiers = set(PriceTier.objects.for_store(store).filter(pk__in=tier_ids).values_list("pk", flat=True))
     variation_ids = {v["id"] for v in variations if v.get("id")}
     own_variations: dict = {}
-    if variation_ids:
+    if variation_ids and product is not None:  # a new product has no variations of its own yet
         own_variations = dict(
-            Variation.objects.filter(product_id=product.pk if product else None, pk__in=variation_ids).values_list(
-                "pk", "sku"
-            )
+            Variation.objects.filter(product_id=product.pk, pk__in=variation_ids).values_list("pk", "sku")
         )
     seen_skus: dict[str, int] = {}
     for i, v in enumerate(variations):
@@ -126,7 +124,7 @@ def _check_variations(*, store: Store, product: Product | None, variations: list
         raise Conflict(f"A variation with SKU {clash!r} already exists in this store")
 
 
-def _check_slug_free(*, model: type[Model], store: Store, slug: str, exclude_pk=None, what: str) -> None:
+def _check_slug_free(*, model: type[StoreOwned], store: Store, slug: str, exclude_pk=None, what: str) -> None:
     qs = model.objects.for_store(store).filter(slug=slug)
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)

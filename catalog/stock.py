@@ -21,7 +21,8 @@ from nuvlyx.core.errors import OutOfStock
 from nuvlyx.core.events import emit
 from nuvlyx.core.timeutil import now
 
-from . import sql
+from . import render, sql
+from .filters import StockFilter
 from .models import License, Variation
 
 UPLOAD_BATCH_SIZE = 1000
@@ -243,22 +244,16 @@ STOCK_FIELDS = (
 )
 
 
+def stock_rows(*, store, filters: dict) -> list[dict]:
+    """GET /inventory/stock: the store's variations matching StockFilter.parse()'s filters, one query."""
+    qs = StockFilter.apply(Variation.objects.for_store(store), filters)
+    rows = qs.order_by("product__name", "product_id", "position", "sku").values(*STOCK_FIELDS)
+    return [render.stock_row(row) for row in rows]
+
+
 def stock_row(variation_id) -> dict:
     """One row of GET /inventory/stock (also the inventory.low_stock event's data)."""
-    return stock_row_render(Variation.objects.filter(pk=variation_id).values(*STOCK_FIELDS).get())
-
-
-def stock_row_render(row: dict) -> dict:
-    return {
-        "productId": str(row["product_id"]),
-        "productName": row["product__name"],
-        "variationId": str(row["id"]),
-        "sku": row["sku"],
-        "dependsOnStock": row["depends_on_stock"],
-        "available": row["stock_available"],
-        "delivered": row["stock_delivered"],
-        "lowStockThreshold": row["low_stock_threshold"],
-    }
+    return render.stock_row(Variation.objects.filter(pk=variation_id).values(*STOCK_FIELDS).get())
 
 
 def _counters_after_take(*, variation: Variation, count: int) -> None:

@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -301,6 +301,7 @@ class TemplateRouteForm(forms.ModelForm):
             else:
                 parameters.append(value)
         self.instance.parameters = parameters
+        self._validate_route(cleaned, parameters)
         store = cleaned.get("store")
         store_id = store.pk if store is not None else (self.instance.store_id or self._default_store_id)
         event_type = cleaned.get("event_type")
@@ -309,6 +310,22 @@ class TemplateRouteForm(forms.ModelForm):
             if clash.exclude(pk=self.instance.pk).exists():
                 self.add_error("event_type", _("This store already has a route for this event."))
         return cleaned
+
+    def _validate_route(self, cleaned, parameters) -> None:
+        """The route rules of integrations.whatsapp (the model itself imports no service code)."""
+        try:
+            whatsapp.validate_route(
+                event_type=cleaned.get("event_type") or "",
+                template_name=cleaned.get("template_name") or "",
+                language=cleaned.get("language") or "",
+                parameters=parameters,
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                if field in self.fields and field not in self.errors:
+                    self.add_error(field, messages)
+                elif field not in self.fields:
+                    self.add_error(None, messages)
 
 
 @admin.register(TemplateRoute)

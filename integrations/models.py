@@ -125,16 +125,6 @@ class TemplateRoute(StoreOwned):
     def __str__(self) -> str:
         return f"{self.event_type} → {self.template_name} ({self.language})"
 
-    def clean(self) -> None:
-        from .whatsapp import validate_route
-
-        validate_route(
-            event_type=self.event_type,
-            template_name=self.template_name,
-            language=self.language,
-            parameters=self.parameters,
-        )
-
 
 class MessageLog(StoreOwned):
     """One WhatsApp send (or skip) per (event, route). Never holds the API key or parameter values."""

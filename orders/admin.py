@@ -1,13 +1,11 @@
-"""The owner's pages for orders and license stock, scoped to the owner's store.
+"""The owner's pages for orders, scoped to the owner's store: list (no credentials), filters, a read-only
+detail page whose items show the decrypted credentials, "Fulfil" for PENDING items (SERVICE / non-stock),
+and Refund / Cancel buttons (with a reason, behind a confirmation page; no bulk refund). License stock
+is a catalog page (catalog/admin.py).
 
-- Orders: list (no credentials), filters, a read-only detail page whose items show the decrypted
-  credentials, "Fulfil" for PENDING items (SERVICE / non-stock), and Refund / Cancel buttons (with a reason,
-  behind a confirmation page; no bulk refund).
 - Warranty replacements: "Replace" on each delivered item of the order page (confirmation page with a reason),
   through orders.services.order_item_replace (the API's service).
 - Subscription settings (reminder days, replacements per item) and the License reminders log (sent / skipped).
-- License stock: a License list that never shows credentials, and a paste-or-upload bulk import
-  form calling catalog.stock.license_upload (the API's service).
 """
 
 from django import forms
@@ -21,8 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import License, Variation
-from catalog.stock import MAX_CREDENTIALS_LENGTH, UPLOAD_BATCH_SIZE, license_upload
+from catalog.stock import MAX_CREDENTIALS_LENGTH
 from nuvlyx.core.admin import (
     ObjectActionRefused,
     OptionalReasonForm,
@@ -286,7 +283,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             )
             % {"order": order.order_number, "sku": item.sku, "done": done, "limit": limit},
         }
-        return TemplateResponse(request, "admin/orders/form_page.html", context)
+        return TemplateResponse(request, "admin/nuvlyx/form_page.html", context)
 
     def fulfil_view(self, request, object_id, item_id):
         order, item = self._order_item(request, object_id, item_id)
@@ -313,163 +310,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
             "submit_label": _("Deliver"),
             "intro": str(order),
         }
-        return TemplateResponse(request, "admin/orders/form_page.html", context)
-
-
-# --- license stock ------------------------------------------------------------------------------------
-class LicenseImportForm(forms.Form):
-    variation = forms.ModelChoiceField(queryset=Variation.objects.none())
-    pasted = forms.CharField(
-        label=_("Credentials"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 12, "cols": 80}),
-        help_text=_("One credential per line."),
-    )
-    file = forms.FileField(required=False, help_text=_("Or a text file with one credential per line."))
-
-    def __init__(self, *args, variations=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["variation"].queryset = variations
-
-    def clean(self):
-        data = super().clean()
-        lines: list[str] = []
-        if data.get("pasted"):
-            lines.extend(data["pasted"].splitlines())
-        upload = data.get("file")
-        if upload is not None:
-            try:
-                lines.extend(upload.read().decode("utf-8-sig").splitlines())
-            except UnicodeDecodeError:
-                raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
-        values, rejected = [], []
-        for number, line in enumerate(lines, start=1):
-            value = line.strip()
-            if not value:
-                continue
-            if len(value) > MAX_CREDENTIALS_LENGTH:
-                rejected.append(number)
-                continue
-            values.append(value)
-        if not values:
-            raise forms.ValidationError(_("Paste or upload at least one credential."))
-        data["values"], data["rejected"] = values, rejected
-        return data
-
-
-class VariationFilter(admin.SimpleListFilter):
-    """Stock per variation, listing only the owner's variations."""
-
-    title = _("variation")
-    parameter_name = "variation"
-
-    def lookups(self, request, model_admin):
-        qs = Variation.objects.select_related("product").order_by("product__name", "sku")
-        if not request.user.is_superuser:
-            qs = qs.filter(store_id__in=user_store_ids(request))
-        return [
-            (
-                str(v.pk),
-                _("%(product)s / %(sku)s (%(n)s available)")
-                % {"product": v.product.name, "sku": v.sku, "n": v.stock_available},
-            )
-            for v in qs
-        ]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(variation_id=self.value())
-        return queryset
-
-
-@admin.register(License)
-class LicenseAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
-    """Stock per variation. Credentials are never shown here (only on the order that delivered them)."""
-
-    list_display = ("variation_sku", "product", "status", "created_at", "delivered_at")
-    list_filter = ("status", VariationFilter)
-    search_fields = ("variation__sku", "variation__product__name", "id")
-    list_select_related = ("variation__product",)
-    fields = ("variation", "status", "created_at", "delivered_at", "expires_at", "credentials")
-    readonly_fields = fields
-    ordering = ("-created_at",)
-
-    @admin.display(description=_("SKU"), ordering="variation__sku")
-    def variation_sku(self, lic):
-        return lic.variation.sku
-
-    @admin.display(description=_("Product"))
-    def product(self, lic):
-        return lic.variation.product.name
-
-    @admin.display(description=_("Credentials"))
-    def credentials(self, lic):
-        return _("•••••••• (encrypted; shown on the order that delivered it)")
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # counters must keep matching the rows
-
-    def add_view(self, request, form_url="", extra_context=None):
-        return HttpResponseRedirect(reverse("admin:catalog_license_import"))
-
-    def get_urls(self):
-        return [
-            path("import/", self.admin_site.admin_view(self.import_view), name="catalog_license_import"),
-            *super().get_urls(),
-        ]
-
-    def _variations(self, request):
-        qs = Variation.objects.select_related("product").order_by("product__name", "sku")
-        if not request.user.is_superuser:
-            qs = qs.filter(store_id__in=user_store_ids(request))
-        return qs
-
-    def import_view(self, request):
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        variations = self._variations(request)
-        form = LicenseImportForm(request.POST or None, request.FILES or None, variations=variations)
-        if request.method == "POST" and form.is_valid():
-            variation = form.cleaned_data["variation"]
-            values = form.cleaned_data["values"]
-            created = duplicates = 0
-            available = variation.stock_available
-            for start in range(0, len(values), UPLOAD_BATCH_SIZE):
-                result = license_upload(
-                    store=variation.store, variation=variation, credentials=values[start : start + UPLOAD_BATCH_SIZE]
-                )
-                created += result.created
-                duplicates += result.duplicates_skipped
-                available = result.available_stock
-            rejected = form.cleaned_data["rejected"]
-            text = _("%(sku)s: %(created)s created, %(duplicates)s duplicates skipped, %(available)s available.") % {
-                "sku": variation.sku,
-                "created": created,
-                "duplicates": duplicates,
-                "available": available,
-            }
-            if rejected:
-                text += " " + _("Rejected (over %(max)s characters) lines: %(lines)s") % {
-                    "max": MAX_CREDENTIALS_LENGTH,
-                    "lines": ", ".join(str(n) for n in rejected[:50]),
-                }
-            self.message_user(request, text, messages.SUCCESS)
-            return HttpResponseRedirect(reverse("admin:catalog_license_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "form": form,
-            "title": _("Import licenses"),
-            "submit_label": _("Import"),
-            "intro": _("Credentials are encrypted before they are stored; duplicates of this variation are skipped."),
-            "stock_rows": variations.values(
-                "product__name", "sku", "stock_available", "stock_delivered", "low_stock_threshold"
-            ),
-        }
-        return TemplateResponse(request, "admin/orders/form_page.html", context)
+        return TemplateResponse(request, "admin/nuvlyx/form_page.html", context)
 
 
 @admin.register(SubscriptionSettings)

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.core.fields import CreatedAtField, UpdatedAtField, money_field
+from nuvlyx.core.formats import format_order_number
 from nuvlyx.core.models import StoreOwned, StoreScopedManager
 
 
@@ -71,7 +72,7 @@ class Order(StoreOwned):
 
     @property
     def order_number(self) -> str:
-        return f"ORD-{self.number:06d}"
+        return format_order_number(self.number)
 
 
 class OrderItem(models.Model):
@@ -241,3 +242,11 @@ class LicenseReminder(StoreOwned):
 
     def __str__(self) -> str:
         return f"{self.item_id} · {self.point}"
+
+
+class LicenseState:
+    ACTIVE = "ACTIVE"  # delivered, no expiry or not expired yet
+    EXPIRED = "EXPIRED"  # delivered, expiresAt reached
+    REFUNDED = "REFUNDED"  # its order was refunded or cancelled
+
+    values = (ACTIVE, EXPIRED, REFUNDED)

@@ -25,7 +25,8 @@ from nuvlyx.core.timeutil import now
 
 from . import sql
 from .models import DEFAULT_REMINDER_DAYS, LicenseReminder, OrderItem
-from .selectors import _LICENSE_FIELDS, license_row
+from .render import license_holding
+from .selectors import _LICENSE_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def _claim_batch(*, at, batch_size: int) -> tuple[int, int]:
         stores = Store.objects.in_bulk({store_id for _, store_id, _ in to_send})
         events_by_store: dict = {}
         for item_id, store_id, point in sorted(to_send, key=lambda r: (str(r[0]), -r[2])):
-            data = license_row(items[item_id], at)
+            data = license_holding(items[item_id], at)
             if point == LicenseReminder.EXPIRED_POINT:
                 events_by_store.setdefault(store_id, []).append(("license.expired", data))
             else:

@@ -24,13 +24,13 @@ from nuvlyx.core.crypto import encrypt
 from nuvlyx.core.errors import Conflict, DomainError, ProductUnavailable, ValidationFailed
 from nuvlyx.core.events import emit, emit_many
 from nuvlyx.core.sql import bulk_insert
-from nuvlyx.core.timeutil import format_datetime, now
+from nuvlyx.core.timeutil import now
 from wallets.selectors import customer_resolve
 from wallets.services import wallet_debit, wallet_lock, wallet_refund
 
 from . import sql
 from .models import Order, OrderItem, OrderItemReplacement
-from .selectors import order_detail_data, order_get, subscription_settings_for
+from .selectors import order_detail, order_detail_data, order_get, subscription_settings_for
 
 MAX_ITEMS = 20
 MAX_REASON_LENGTH = 500
@@ -89,8 +89,9 @@ def _insert_order_numbered(order: Order) -> None:
 
 
 def _emit_order(order_id, store, *types: str) -> None:
-    order = order_get(store=store, order_id=order_id)
-    data = order_detail_data(order)
+    data = order_detail(store=store, order_id=order_id)  # what GET /orders/:id answers now
+    if data is None:  # cannot happen: the caller holds the order's row lock
+        raise Order.DoesNotExist(order_id)
     for event_type in types:
         emit(store=store, type=event_type, data=data)
 
@@ -136,9 +137,9 @@ def order_place(
     """Place an order paid from the wallet (API.md "Orders"). `items` = one variation id per unit;
     `renews[i]` (optional) = the item that items[i] renews (its time continues, see _renewed_items).
 
-    Everything that does not need the order number happens first (wallet, licenses, the items rows,
-    the order.* event data built from what is in memory); then one statement bumps the store's
-    counter and inserts the order, and only the two event rows follow it before the commit.
+    Everything that does not need the order number happens first (wallet, licenses, the items rows);
+    then one statement bumps the store's counter and inserts the order, and only the event data
+    (rendered from what is in memory) and the two event rows follow it before the commit.
     """
     if not 1 <= len(items) <= MAX_ITEMS:
         raise DomainError(
@@ -204,7 +205,7 @@ def order_place(
         renewal_expiry[position] = expiry_for(variation, base)
 
     # 3. the items (their FK to the order is checked at commit: PostgreSQL's are DEFERRABLE INITIALLY
-    #    DEFERRED, as Django creates them) and the event data, from the objects in memory
+    #    DEFERRED, as Django creates them)
     all_delivered = all(is_stock_backed(variations[v]) for v in items)
     order = Order(
         id=order_id,
@@ -250,9 +251,9 @@ def order_place(
     data = order_detail_data(order, items=rows)
 
     # 4. the order number, last: counter bump + order row in one statement, then the two events
+    #    (their data rendered from the objects in memory: no query while the counter row is locked)
     _insert_order_numbered(order)
-    data["orderNumber"] = order.order_number
-    data["updatedAt"] = format_datetime(order.updated_at)  # the ORM fallback's save() stamps it
+    data = order_detail_data(order, items=rows)
     emit_many(
         store=store,
         events=[("order.created", data)] + ([("order.completed", data)] if all_delivered else []),

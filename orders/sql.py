@@ -5,9 +5,8 @@ measured the ORM's compilation as most of their time. bench/order_placement.sql 
 the same tables and columns; tests/test_bench_sql.py holds the two together.
 """
 
-import re
-
 from catalog.models import License, Product, TierPrice, Variation
+from nuvlyx.core.formats import sql_timestamps
 from nuvlyx.core.models import Store
 from nuvlyx.core.sql import render
 from wallets.models import Customer
@@ -51,19 +50,12 @@ ORDER_COUNTER_CREATE = render(
     "INSERT INTO {C} ({C.store}, {C.last_number}) VALUES (%s, 0) ON CONFLICT ({C.store}) DO NOTHING", C=OrderCounter
 )
 
-# GET /orders/:id in two statements that render ids, amounts and timestamps in the API's format, so
-# Python only builds dicts of strings. Equivalences: str(UUID) = uuid::text; format_amount() of a
-# numeric(14, 2) column = its text form; format_datetime() = to_char(… AT TIME ZONE 'UTC', …MS"Z")
-# (both truncate to milliseconds). One five-table join measured the same per request and repeats the
-# order's columns on every item row, so it stays two queries.
-
-
-def _timestamps(statement: str) -> str:
-    """TS(column) → the column as API text: UTC, milliseconds, a "Z" (what format_datetime() writes)."""
-    return re.sub(r"TS\(([^)]+)\)", r"""to_char(\1 AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')""", statement)
-
-
-ORDER_DETAIL = _timestamps(
+# GET /orders/:id in two statements that render ids, amounts and timestamps in the API's format
+# (nuvlyx.core.formats: uuid::text, numeric(14, 2)::text, TS()), so Python only builds dicts of
+# strings (orders.render.order_detail; columns in its ORDER_*/ITEM_DETAIL_COLUMNS order). One
+# five-table join measured the same per request and repeats the order's columns on every item row,
+# so it stays two queries.
+ORDER_DETAIL = sql_timestamps(
     render(
         "SELECT o.{O.id}::text, o.{O.number}, o.{O.status}, o.{O.total_amount}::text, o.{O.currency}, "
         "TS(o.{O.created_at}), c.{C.id}::text, c.{C.name}, c.{C.phone}, o.{O.notes}, "
@@ -74,7 +66,7 @@ ORDER_DETAIL = _timestamps(
         C=Customer,
     )
 )
-ORDER_DETAIL_ITEMS = _timestamps(
+ORDER_DETAIL_ITEMS = sql_timestamps(
     render(
         "SELECT i.{I.id}::text, i.{I.product}::text, i.{I.product_name}, i.{I.variation}::text, i.{I.sku},"
         " i.{I.price_paid}::text, i.{I.status}, p.{P.post_sale_instructions}, l.{L.id}::text,"

@@ -18,12 +18,12 @@ from django.urls import reverse
 from django.utils import translation
 
 from catalog.models import TierPrice, Variation
+from catalog.tests.factories import make_variation
 from nuvlyx.core.forms import LocalMoneyField
 from nuvlyx.core.models import AdminPreference, Store, StoreMember
 from nuvlyx.core.money import MoneyError, money_display, parse_local_amount
 from nuvlyx.core.phones import PhoneError, parse_local_phone
 from orders.models import Order
-from orders.tests.factories import make_variation
 from wallets.models import Customer, Wallet
 from wallets.services import wallet_recharge
 from wallets.tests.factories import make_customer

@@ -18,9 +18,10 @@ from collections import Counter
 import pytest
 import requests
 
+from catalog.tests.factories import make_variation
 from conftest import BASE_DIR, free_port, stop, subprocess_env, wait_for_port, wait_until
 from nuvlyx.core.models import Event
-from orders.tests.factories import make_customer, make_variation
+from wallets.tests.factories import make_customer
 from webhooks.models import Delivery
 from webhooks.tests.receiver import Receiver
 

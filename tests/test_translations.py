@@ -22,9 +22,10 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import translation
 
+from catalog.tests.factories import make_tier, make_variation, set_tier_price, stock
 from nuvlyx.core.models import StoreMember
 from orders.services import order_place
-from orders.tests.factories import make_customer, make_tier, make_variation, set_tier_price, stock
+from wallets.tests.factories import make_customer
 from webhooks.services import endpoint_create
 
 ROOT = Path(settings.BASE_DIR)

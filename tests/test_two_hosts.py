@@ -26,8 +26,9 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from catalog.tests.factories import make_variation, stock
 from conftest import API, BASE_DIR, stop, subprocess_env
-from orders.tests.factories import make_customer, make_variation, stock
+from wallets.tests.factories import make_customer
 
 pytestmark = [pytest.mark.live, pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 

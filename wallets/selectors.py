@@ -1,14 +1,17 @@
 """Reads of customers used across apps (price quote, orders, customers endpoints)."""
 
+from typing import Literal, overload
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
+from catalog.models import PriceTier
 from nuvlyx.core.errors import DomainError, NotFound, ValidationFailed
 from nuvlyx.core.phones import PhoneError, normalize_phone
 
 from . import sql
+from .filters import CustomerFilter
 from .models import Customer, LedgerEntry, Wallet
 
 PHONE_NOT_LINKED = "No customer has linked the phone {phone} (WhatsApp not linked yet)"
@@ -25,7 +28,7 @@ def _customer_fetch(statement: str, *, store, value) -> Customer | None:
     customer = Customer.from_db(connection.alias, sql.CUSTOMER_FIELDS, list(row[:split]))
     tier = None
     if customer.tier_id is not None:
-        tier = sql.TIER_MODEL.from_db(connection.alias, sql.TIER_FIELDS, list(row[split:]))
+        tier = PriceTier.from_db(connection.alias, sql.TIER_FIELDS, list(row[split:]))
     customer.tier = tier
     customer.store = store
     return customer
@@ -51,6 +54,14 @@ def customer_by_linked_phone(*, store, phone: str, field: str = "phone") -> Cust
     return customer
 
 
+@overload
+def customer_resolve(
+    *, store, customer_id: UUID | None, customer_phone: str | None, required: Literal[True] = True
+) -> Customer: ...
+@overload
+def customer_resolve(
+    *, store, customer_id: UUID | None, customer_phone: str | None, required: bool
+) -> Customer | None: ...
 def customer_resolve(
     *, store, customer_id: UUID | None, customer_phone: str | None, required: bool = True
 ) -> Customer | None:
@@ -66,24 +77,14 @@ def customer_resolve(
     return None
 
 
-def customer_list(
-    *, store, search: str | None = None, phone: str | None = None, tier_id: UUID | None = None
-) -> QuerySet[Customer]:
-    """GET /customers: newest first, tier joined (constant query count)."""
+def customer_list(*, store, filters: dict | None = None) -> QuerySet[Customer]:
+    """GET /customers matching CustomerFilter.parse()'s filters: newest first, tier joined (constant query count)."""
     qs = Customer.objects.for_store(store).select_related("tier").order_by("-created_at", "-id")
-    if search:
-        qs = qs.filter(Q(name__icontains=search) | Q(email__icontains=search) | Q(phone__icontains=search))
-    if phone:
-        qs = qs.filter(phone=phone)
-    if tier_id is not None:
-        qs = qs.filter(tier_id=tier_id)
-    return qs
+    return CustomerFilter.apply(qs, filters or {})
 
 
 def price_tier_get(*, store, tier_id: UUID, field: str = "tierId"):
     """A price tier of this store, or 422 naming the field (an id of another store is the same as none)."""
-    from catalog.models import PriceTier
-
     tier = PriceTier.objects.for_store(store).filter(pk=tier_id).first()
     if tier is None:
         raise ValidationFailed.field(field, "No price tier with this id in this store.")

@@ -14,9 +14,9 @@ from nuvlyx.core.errors import Conflict, DomainError, InsufficientBalance
 from nuvlyx.core.events import emit
 from nuvlyx.core.money import MAX_BALANCE, format_amount
 from nuvlyx.core.phones import normalize_phone
-from nuvlyx.core.timeutil import format_datetime, now
+from nuvlyx.core.timeutil import now
 
-from . import sql
+from . import render, sql
 from .models import Customer, LedgerEntry, Wallet
 
 UNSET: Any = object()
@@ -24,21 +24,6 @@ PHONE_CONFLICT = "Another customer of this store has already linked the phone {p
 
 
 # --- customers ---------------------------------------------------------------------------------
-def customer_payload(customer: Customer) -> dict:
-    """The Customer shape of API.md (also the customer.created event's data)."""
-    tier = customer.tier
-    return {
-        "id": str(customer.pk),
-        "name": customer.name,
-        "email": customer.email or None,
-        "phone": customer.phone or None,
-        "phoneLinked": customer.phone_linked,
-        "phoneLinkedAt": format_datetime(customer.phone_linked_at),
-        "tier": {"id": str(tier.pk), "name": tier.name, "level": tier.level} if tier is not None else None,
-        "createdAt": format_datetime(customer.created_at),
-    }
-
-
 def _check_tier(store, tier) -> None:
     if tier is not None and tier.store_id != store.pk:
         raise ValueError("the price tier belongs to another store")
@@ -86,7 +71,7 @@ def customer_create(
         customer.phone_linked_at = now()
     _save_customer(customer, force_insert=True)
     Wallet.objects.create(customer=customer, store_id=store.pk, balance=Decimal("0.00"))
-    emit(store=store, type="customer.created", data=customer_payload(customer))
+    emit(store=store, type="customer.created", data=render.customer(customer))
     return customer
 
 
@@ -194,18 +179,6 @@ def _append(
     return entry
 
 
-def recharge_payload(*, customer: Customer, entry: LedgerEntry, currency: str) -> dict:
-    """The recharge response body (API.md), also the wallet.recharged event's data."""
-    return {
-        "transactionId": str(entry.pk),
-        "customerId": str(customer.pk),
-        "amount": format_amount(entry.amount),
-        "newBalance": format_amount(entry.balance_after),
-        "currency": currency,
-        "createdAt": format_datetime(entry.created_at),
-    }
-
-
 @transaction.atomic
 def wallet_recharge(
     *,
@@ -235,14 +208,7 @@ def wallet_recharge(
         actor_token_id=actor_token_id,
         actor_user=actor_user,
     )
-    data = recharge_payload(customer=customer, entry=entry, currency=customer.store.currency)
-    data.update(
-        {
-            "reference": entry.reference or None,
-            "note": entry.note or None,
-            "customer": {"id": str(customer.pk), "name": customer.name, "phone": customer.phone},
-        }
-    )
+    data = render.recharge_event(customer=customer, entry=entry, currency=customer.store.currency)
     emit(store=customer.store, type="wallet.recharged", data=data)
     return entry
 
@@ -331,9 +297,7 @@ def wallet_balance_at(*, customer: Customer) -> Decimal:
 
 __all__ = [
     "customer_create",
-    "customer_payload",
     "customer_update",
-    "recharge_payload",
     "wallet_adjust",
     "wallet_debit",
     "wallet_ensure",

@@ -1,5 +1,6 @@
 """Hand-written SQL of the wallets app (see nuvlyx/core/sql.py for why and how)."""
 
+from catalog.models import PriceTier
 from nuvlyx.core.sql import render
 
 from .models import Customer, LedgerEntry, Wallet
@@ -7,18 +8,17 @@ from .models import Customer, LedgerEntry, Wallet
 # The customer lookups run on every price quote and order: the customer and its tier in one statement
 # (built with Model.from_db), because the ORM spent longer compiling select_related(...).filter(...).first()
 # than PostgreSQL takes to answer it. Every concrete field of both, in concrete-field order.
-TIER_MODEL = Customer._meta.get_field("tier").related_model
 CUSTOMER_FIELDS = [f.attname for f in Customer._meta.concrete_fields]
-TIER_FIELDS = [f.attname for f in TIER_MODEL._meta.concrete_fields]
+TIER_FIELDS = [f.attname for f in PriceTier._meta.concrete_fields]
 _COLUMNS = ", ".join(
     [f"c.{f.column}" for f in Customer._meta.concrete_fields]
-    + [f"t.{f.column}" for f in TIER_MODEL._meta.concrete_fields]
+    + [f"t.{f.column}" for f in PriceTier._meta.concrete_fields]
 )
 _SOURCE = "{C} c LEFT JOIN {T} t ON t.{T.id} = c.{C.tier}"
 CUSTOMER_BY_ID = render(
     f"SELECT {_COLUMNS} FROM {_SOURCE} WHERE c.{{C.store}} = %s AND c.{{C.id}} = %s",  # noqa: S608
     C=Customer,
-    T=TIER_MODEL,
+    T=PriceTier,
 )
 # ORDER BY = Customer.Meta.ordering.
 CUSTOMER_BY_LINKED_PHONE = render(
@@ -26,7 +26,7 @@ CUSTOMER_BY_LINKED_PHONE = render(
     " WHERE c.{C.store} = %s AND c.{C.phone} = %s AND c.{C.phone_linked_at} IS NOT NULL"
     " ORDER BY c.{C.created_at} DESC, c.{C.id} LIMIT 1",
     C=Customer,
-    T=TIER_MODEL,
+    T=PriceTier,
 )
 
 # Every order and recharge: lock the wallet (NO KEY UPDATE: ledger rows referencing it are not blocked).

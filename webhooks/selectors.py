@@ -7,6 +7,7 @@ from nuvlyx.core.models import Store
 from nuvlyx.core.sql import sql_exists
 
 from . import sql
+from .filters import DeliveryFilter
 from .models import Delivery, WebhookEndpoint
 
 DELIVERY_LIST_FIELDS = (
@@ -35,11 +36,10 @@ def endpoint_get(*, store: Store, endpoint_id) -> WebhookEndpoint:
     return endpoint
 
 
-def delivery_list(*, endpoint: WebhookEndpoint, status: str | None = None) -> QuerySet[Delivery]:
+def delivery_list(*, endpoint: WebhookEndpoint, filters: dict | None = None) -> QuerySet[Delivery]:
+    """The endpoint's deliveries matching DeliveryFilter.parse()'s filters, newest first."""
     qs = Delivery.objects.for_store(endpoint.store_id).filter(endpoint=endpoint)
-    if status:
-        qs = qs.filter(status=status)
-    return qs.only(*DELIVERY_LIST_FIELDS).order_by("-created_at", "-id")
+    return DeliveryFilter.apply(qs, filters or {}).only(*DELIVERY_LIST_FIELDS).order_by("-created_at", "-id")
 
 
 def delivery_get(*, endpoint: WebhookEndpoint, delivery_id) -> Delivery:

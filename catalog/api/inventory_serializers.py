@@ -1,4 +1,4 @@
-"""Input of the inventory endpoints (output is rendered by catalog.stock.stock_row_render)."""
+"""Input of the inventory endpoints (output is rendered by catalog.render.stock_row)."""
 
 from rest_framework import serializers
 

@@ -1,14 +1,13 @@
 """GET /inventory/stock and POST /inventory/licenses (API.md "Inventory")."""
 
-from django.db.models import F
 from rest_framework.response import Response
 
 from nuvlyx.api.errors import ValidationFailed
-from nuvlyx.api.fields import uuid_query_param
 from nuvlyx.api.views import StoreScopedAPIView
 
+from ..filters import StockFilter
 from ..models import Variation
-from ..stock import STOCK_FIELDS, license_upload, stock_row_render
+from ..stock import license_upload, stock_rows
 from .inventory_serializers import LicenseUploadInputSerializer
 
 
@@ -16,22 +15,7 @@ class StockView(StoreScopedAPIView):
     read_scope = "inventory:read"
 
     def get(self, request):
-        params = request.query_params
-        qs = Variation.objects.for_store(self.store)
-        product_id = uuid_query_param(params, "productId")
-        if product_id:
-            qs = qs.filter(product_id=product_id)
-        variation_id = uuid_query_param(params, "variationId")
-        if variation_id:
-            qs = qs.filter(pk=variation_id)
-        low = params.get("lowStock")
-        if low is not None and low != "":
-            if low not in ("true", "false"):
-                raise ValidationFailed.field("lowStock", "Must be true or false.")
-            low_q = {"depends_on_stock": True, "stock_available__lt": F("low_stock_threshold")}
-            qs = qs.filter(**low_q) if low == "true" else qs.exclude(**low_q)
-        rows = qs.order_by("product__name", "product_id", "position", "sku").values(*STOCK_FIELDS)
-        return Response([stock_row_render(row) for row in rows])
+        return Response(stock_rows(store=self.store, filters=StockFilter.parse(request.query_params)))
 
 
 class LicenseUploadView(StoreScopedAPIView):

@@ -9,7 +9,6 @@ import uuid
 
 from rest_framework import serializers
 
-from nuvlyx.api.errors import ValidationFailed
 from nuvlyx.api.fields import (
     MoneyField,
     StrictBooleanField,
@@ -20,12 +19,10 @@ from nuvlyx.api.fields import (
 )
 
 from ..models import Product
-from ..selectors import ProductFilters, product_detail_data  # noqa: F401  (product_detail_data: reused by others)
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 SLUG_MESSAGE = "Must be lowercase letters, digits, '-' or '_' (e.g. 1-month-subscription)."
 MAX_TEXT = 10_000
-MAX_SEARCH = 200
 MAX_CATEGORY_IDS = 50
 MAX_TIER_PRICES = 50
 MAX_VARIATIONS = 50
@@ -157,41 +154,3 @@ class CategoryCreateInput(serializers.Serializer):
 class PriceTierCreateInput(serializers.Serializer):
     name = StrictCharField(max_length=60)
     level = StrictIntegerField(min_value=0, max_value=MAX_TIER_LEVEL)
-
-
-def parse_product_filters(params) -> ProductFilters:
-    """GET /products query: status, kind (enum), categoryId (UUID), search. Empty values are ignored."""
-    errors = []
-    status = params.get("status") or None
-    if status is not None and status not in _STATUS_CHOICES:
-        errors.append({"field": "status", "message": f"Must be one of {', '.join(_STATUS_CHOICES)}."})
-    kind = params.get("kind") or None
-    if kind is not None and kind not in _KIND_CHOICES:
-        errors.append({"field": "kind", "message": f"Must be one of {', '.join(_KIND_CHOICES)}."})
-    raw_category = params.get("categoryId") or None
-    category_id = parse_uuid(raw_category) if raw_category is not None else None
-    if raw_category is not None and category_id is None:
-        errors.append({"field": "categoryId", "message": "Must be a valid UUID."})
-    search = params.get("search") or None
-    if search is not None and (len(search) > MAX_SEARCH or "\x00" in search):
-        errors.append({"field": "search", "message": f"At most {MAX_SEARCH} characters, no NUL."})
-    if errors:
-        raise ValidationFailed(errors)
-    return ProductFilters(status=status, kind=kind, category_id=category_id, search=search)
-
-
-def parse_price_query(params) -> tuple[uuid.UUID | str | None, str | None]:
-    """customerId / customerPhone of GET /products/:id/price, for wallets.selectors.customer_resolve.
-
-    Both given: returned as they are, so customer_resolve answers 400 before looking at either.
-    """
-    raw_id = params.get("customerId")
-    phone = params.get("customerPhone")
-    if phone is not None and phone.startswith(" ") and phone[1:].isdigit():
-        phone = "+" + phone[1:]  # an unencoded "+" in a query string arrives as a space
-    if raw_id is None or phone is not None:
-        return raw_id, phone
-    customer_id = parse_uuid(raw_id)
-    if customer_id is None:
-        raise ValidationFailed.field("customerId", "Must be a valid UUID.")
-    return customer_id, None

@@ -9,7 +9,6 @@ urlpatterns: list = [
         ProductViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
         name="product-detail",
     ),
-    path("products/<id:pk>/price", ProductViewSet.as_view({"get": "price"}), name="product-price"),
     path("categories", CategoryViewSet.as_view({"get": "list", "post": "create"}), name="category-list"),
     path("price-tiers", PriceTierViewSet.as_view({"get": "list", "post": "create"}), name="price-tier-list"),
     path("", include("catalog.api.inventory_urls")),

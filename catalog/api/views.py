@@ -5,8 +5,6 @@ from django.utils.http import http_date
 from rest_framework.response import Response
 
 from nuvlyx.api.views import StoreScopedViewSet
-from nuvlyx.core.errors import DomainError
-from wallets.selectors import customer_resolve
 
 from .. import selectors, services
 from .serializers import (
@@ -14,8 +12,6 @@ from .serializers import (
     PriceTierCreateInput,
     ProductCreateInput,
     ProductPatchInput,
-    parse_price_query,
-    parse_product_filters,
     product_input_to_service,
 )
 
@@ -64,7 +60,7 @@ class ProductViewSet(StoreScopedViewSet):
     not_found_message = selectors.PRODUCT_NOT_FOUND
 
     def list(self, request):
-        filters = parse_product_filters(request.query_params)
+        filters = selectors.ProductFilters.parse(request.query_params)
         validator = selectors.product_list_validator(store=self.store, filters=filters)
         return _conditional(
             request,
@@ -93,20 +89,6 @@ class ProductViewSet(StoreScopedViewSet):
         product.store = self.store
         services.product_delete(product=product)
         return Response(status=204)
-
-    def price(self, request, pk):
-        # The customer (with its tier) first, then the product, its variations and the tier's prices in one
-        # statement: 2 queries after the token. An unknown product still answers 404 before any customer
-        # error (bad params, 400 both, unknown customer, phone_not_linked), as it always did.
-        try:
-            customer_id, customer_phone = parse_price_query(request.query_params)
-            customer = customer_resolve(
-                store=self.store, customer_id=customer_id, customer_phone=customer_phone, required=False
-            )
-        except DomainError:
-            selectors.product_get(store=self.store, product_id=pk)
-            raise
-        return Response(selectors.product_price_quote_by_id(store=self.store, product_id=pk, customer=customer))
 
 
 class CategoryViewSet(StoreScopedViewSet):

@@ -1,14 +1,10 @@
 """GET/POST /categories and /price-tiers (API.md §3)."""
 
-from datetime import UTC, datetime
-
 import pytest
 
 from catalog.models import Category, PriceTier
-from catalog.selectors import _iso
 from catalog.tests.factories import make_category, make_tier
 from conftest import assert_error
-from nuvlyx.core.timeutil import format_datetime
 
 pytestmark = pytest.mark.django_db
 
@@ -70,11 +66,6 @@ def test_price_tier_conflicts_and_validation(api, store, body, status, field):
     if field:
         assert error["errors"][0]["field"] == field
     assert PriceTier.objects.count() == 1
-
-
-def test_fast_list_dates_render_like_format_datetime():
-    for value in (datetime(2026, 5, 18, 14, 30, tzinfo=UTC), datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)):
-        assert _iso(value) == format_datetime(value)
 
 
 def test_demo_catalog(api, store):

@@ -5,9 +5,9 @@ import uuid
 import pytest
 
 from catalog.models import License, Variation
+from catalog.tests.factories import make_variation, stock
 from conftest import assert_error
 from nuvlyx.core.crypto import decrypt
-from orders.tests.factories import make_variation, stock
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 
 from catalog.pricing import quote_variation, quote_variations, tier_prices_for
-from catalog.tests.factories import add_available_licenses, make_customer, make_product, make_tier
+from catalog.tests.factories import add_available_licenses, make_product, make_tier
 from conftest import assert_error
+from wallets.tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
 

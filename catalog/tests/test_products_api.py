@@ -371,8 +371,7 @@ def test_delete_without_orders_removes_the_product(api, store):
 
 def test_delete_with_orders_archives(api, store):
     from orders.models import Order, OrderItem
-
-    from .factories import make_customer
+    from wallets.tests.factories import make_customer
 
     product = make_product(store)
     variation = product.variations.get()

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def bulk_catalog(store, products: int, variations: int = 3) -> None:
     """Many rows fast (straight inserts; the shape of what the services write)."""
-    tier = PriceTier.objects.create(store=store, name=f"T{products}", level=products + 100)
+    tier = make_tier(store, f"T{products}", products + 100)
     product_rows = [
         Product(store=store, name=f"Product {i}", slug=f"bulk-{i}", kind="DIGITAL") for i in range(products)
     ]

@@ -11,11 +11,12 @@ from django.test import override_settings
 
 from catalog.models import License, Variation
 from catalog.stock import OutOfStock, license_take, license_upload
+from catalog.tests.factories import make_variation, stock
 from nuvlyx.core import crypto
 from nuvlyx.core.models import Event
 from orders.models import OrderItem
 from orders.services import order_fulfil_item, order_place
-from orders.tests.factories import make_customer, make_variation, stock
+from wallets.tests.factories import make_customer
 
 
 def counters(variation):

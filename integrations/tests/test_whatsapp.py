@@ -373,9 +373,10 @@ def test_route_validation(fields, bad):
 
 # --- with the real order service --------------------------------------------------------------
 def test_placed_order_with_mosend_400_is_failed_once_and_the_order_stays_completed(fake, store):
+    from catalog.tests.factories import make_variation, stock
     from orders.models import Order
     from orders.services import order_place
-    from orders.tests.factories import make_customer, make_variation, stock
+    from wallets.tests.factories import make_customer
 
     customer = make_customer(store, balance="20000.00", phone="+573009998877", name="Eva")
     variation = make_variation(store, price="15000.00")

@@ -22,9 +22,10 @@ def worker_logs(tmp_path) -> str:
 
 
 def test_placed_order_500_then_200_is_retried_by_the_worker_and_logged_sent(celery_worker_proc, store, tmp_path):
+    from catalog.tests.factories import make_variation, stock
     from orders.models import Order
     from orders.services import order_place
-    from orders.tests.factories import make_customer, make_variation, stock
+    from wallets.tests.factories import make_customer
 
     # given: a linked, funded customer; a stocked product; the owner's Mosend connection and route
     customer = make_customer(store, balance="50000.00", phone="+573001112233", name="Ana")

@@ -4,8 +4,8 @@ import uuid
 
 from integrations import whatsapp
 from integrations.models import TemplateRoute
-from nuvlyx.core.timeutil import now
 from wallets.models import Customer
+from wallets.tests.factories import make_customer
 
 API_KEY = "mos_live_Zq8TopSecretKeyXyZ9k4Q7"
 SENDER = "109876543210"
@@ -14,7 +14,7 @@ CREDENTIALS_2 = "spotify-user-77 / Otra-Clave-99"
 
 
 def linked_customer(store, name="Ana Gómez", phone="+573001234567", linked=True) -> Customer:
-    return Customer.objects.create(store=store, name=name, phone=phone, phone_linked_at=now() if linked else None)
+    return make_customer(store, name=name, phone=phone, linked=linked)
 
 
 def connect(store, api_key=API_KEY, sender=SENDER, enabled=True):

@@ -86,16 +86,3 @@ def parse_uuid(value) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
-
-
-def uuid_query_param(params, name: str) -> uuid.UUID | None:
-    """An optional UUID query parameter: absent/empty → None, malformed → 422 naming it."""
-    from .errors import ValidationFailed
-
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    parsed = parse_uuid(raw)
-    if parsed is None:
-        raise ValidationFailed.field(name, "Must be a valid UUID.")
-    return parsed

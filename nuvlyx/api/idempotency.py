@@ -1,16 +1,20 @@
 """Idempotency-Key on POST, with Stripe's semantics (API.md §1).
 
-claim() inserts an IN_FLIGHT row (committed at once, so concurrent duplicates see it);
-the view runs inside a transaction that also stores the response, so "effect happened"
-and "response stored" commit together. A row left IN_FLIGHT by a killed process is
-reclaimable after IDEMPOTENCY_IN_FLIGHT_TIMEOUT (its transaction never committed).
+IdempotentPostMixin wraps the view's POST handler (DRF's own dispatch runs unchanged: authentication,
+scope and rate limit first, errors through the one exception handler). claim() inserts an IN_FLIGHT
+row (committed at once, so concurrent duplicates see it); the handler runs inside a transaction that
+also stores the response, so "effect happened" and "response stored" commit together. A row left
+IN_FLIGHT by a killed process is reclaimable after IDEMPOTENCY_IN_FLIGHT_TIMEOUT (its transaction
+never committed).
 """
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.http import HttpResponse
 
 from nuvlyx.core import crypto
 from nuvlyx.core.timeutil import now
@@ -128,12 +132,73 @@ def purge_expired() -> int:
     return deleted
 
 
+# --- the view side ------------------------------------------------------------------------------
+class IdempotentPostMixin:
+    """Every POST handler of the view honours Idempotency-Key (`idempotent_post = False` opts out).
+
+    The handler DRF is about to call (`post`, or the viewset action `as_view()` bound to it) is
+    wrapped for this request only; everything else is DRF's dispatch.
+    """
+
+    idempotent_post = True
+
+    def dispatch(self, request, *args, **kwargs):
+        handler = getattr(self, "post", None)
+        if request.method == "POST" and self.idempotent_post and handler is not None:
+            self.post = functools.partial(idempotent_response, self, handler)
+        return super().dispatch(request, *args, **kwargs)
+
+
+def idempotent_response(view, handler, request, *args, **kwargs):
+    """Run `handler` under the request's Idempotency-Key (if any): replay a completed response, refuse
+    a reused or in-flight key, or run it and store its response in the same transaction as its effect."""
+    if HEADER not in request.META:
+        return handler(request, *args, **kwargs)
+    key = validate_key(request.META[HEADER])
+    taken = claim(store=view.store, key=key, fp=fingerprint(request.method, request.get_full_path(), request.data))
+    if taken.replay is not None:
+        replay = HttpResponse(
+            replay_body(taken.replay),
+            status=taken.replay.response_status,
+            content_type=taken.replay.response_content_type or "application/json",
+        )
+        replay["Idempotent-Replayed"] = "true"
+        return replay
+    stored = False
+    try:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    response = handler(request, *args, **kwargs)
+            except Exception as exc:
+                response = view.handle_exception(exc)
+                # The inner block already undid the effects; what remains is ours to commit.
+                transaction.set_rollback(False)
+            response = view.finalize_response(request, response, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+            if is_storable(response.status_code, getattr(response, "error_code", None)):
+                complete(
+                    taken.record,
+                    status=response.status_code,
+                    body=response.content,
+                    content_type=response.get("Content-Type", "application/json"),
+                )
+                stored = True
+    finally:
+        if not stored:
+            release(taken.record)
+    return response
+
+
 __all__ = [
     "HEADER",
     "Claim",
+    "IdempotentPostMixin",
     "claim",
     "complete",
     "fingerprint",
+    "idempotent_response",
     "is_storable",
     "release",
     "replay_body",

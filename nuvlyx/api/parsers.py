@@ -48,7 +48,8 @@ def find_invalid(value, path: str = "", depth: int = 0) -> tuple[str, str] | Non
     if depth > MAX_DEPTH:
         raise TooDeep
     if isinstance(value, str):
-        return (path, _string_problem(value)) if _string_problem(value) else None
+        problem = _string_problem(value)
+        return (path, problem) if problem else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

@@ -1,4 +1,4 @@
-"""ONE scope permission: each view declares `read_scope` / `write_scope` (or `action_scopes`)."""
+"""ONE scope permission: each view declares `read_scope` / `write_scope`."""
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
@@ -6,10 +6,6 @@ from nuvlyx.core.scopes import SCOPES  # noqa: F401  (the API's list; tokens are
 
 
 def required_scope(request, view) -> str | None:
-    action_scopes = getattr(view, "action_scopes", None) or {}
-    action = getattr(view, "action", None)
-    if action in action_scopes:
-        return action_scopes[action]
     if request.method in SAFE_METHODS:
         return getattr(view, "read_scope", None)
     return getattr(view, "write_scope", None)

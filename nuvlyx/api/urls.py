@@ -1,7 +1,12 @@
 """/api/v1/external/: every app's routes, the OpenAPI schema and docs, and a JSON 404."""
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from django.urls import include, path, re_path, register_converter
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
+from rest_framework.throttling import BaseThrottle
 
 from .converters import AnyCaseUUIDConverter
 from .errors import NotFound
@@ -10,13 +15,16 @@ from .openapi import OpenApiJSONView, RedocPageView, RedocScriptView
 from .permissions import ANY_SCOPE
 from .views import StoreScopedAPIView
 
+if TYPE_CHECKING:
+    from rest_framework.permissions import _PermissionClass
+
 register_converter(AnyCaseUUIDConverter, "id")
 
 
 class _Public:
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes: list = []
+    authentication_classes: Sequence[type[BaseAuthentication]] = []
+    permission_classes: "Sequence[_PermissionClass]" = [AllowAny]
+    throttle_classes: Sequence[type[BaseThrottle]] = []
 
 
 class SchemaView(_Public, OpenApiJSONView):

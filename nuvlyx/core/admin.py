@@ -11,7 +11,9 @@ Superusers see everything. An owner/staff member sees only rows of their stores:
 - new rows are assigned to their store automatically.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -332,9 +334,9 @@ class ObjectActionRefused(Exception):
 class ObjectAction:
     name: str
     label: str
-    describe: object  # callable(obj) -> str: what will happen, shown on the confirmation page
+    describe: Callable[[Any], str]  # what will happen, shown on the confirmation page
     form: type | None = None
-    available: object = None  # callable(obj) -> bool
+    available: Callable[[Any], bool] | None = None
     danger: bool = False
 
     def is_available(self, obj) -> bool:
@@ -405,6 +407,7 @@ class SecretShownOnceMixin:
     "shown once" notice instead, and nothing is ever created by a GET. Pages carry no-store."""
 
     secret_once_template: str = ""
+    opts: Any  # the ModelAdmin's
 
     def reveal_context(self, obj) -> dict:
         return {}

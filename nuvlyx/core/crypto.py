@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 
 try:  # CPython's own SHA-256: copying a pre-keyed state is ~2x cheaper than OpenSSL's per-call set-up
-    from _sha2 import sha256 as _sha256  # Python >= 3.12
+    from _sha2 import sha256 as _sha256  # type: ignore[import-not-found]  # Python >= 3.12
 except ImportError:  # pragma: no cover - depends on the interpreter
     try:
-        from _sha256 import sha256 as _sha256  # Python 3.11
+        from _sha256 import sha256 as _sha256  # type: ignore[import-not-found]  # Python 3.11
     except ImportError:
         _sha256 = hashlib.sha256
 

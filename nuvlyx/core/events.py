@@ -115,8 +115,8 @@ def _dispatch_after_commit(event: Event) -> None:
     def flush() -> None:
         _flush(batch, kinds)
 
-    flush.event_batch = batch
-    flush.event_kinds = kinds
+    flush.event_batch = batch  # type: ignore[attr-defined]
+    flush.event_kinds = kinds  # type: ignore[attr-defined]
     transaction.on_commit(flush)
 
 

@@ -23,7 +23,10 @@ class StoreScopedQuerySet(models.QuerySet):
         return self.filter(store_id=store_id)
 
 
-class StoreScopedManager(models.Manager.from_queryset(StoreScopedQuerySet)):
+_StoreScopedManagerBase = models.Manager.from_queryset(StoreScopedQuerySet)
+
+
+class StoreScopedManager(_StoreScopedManagerBase):
     pass
 
 

@@ -10,6 +10,8 @@ from babel.numbers import format_currency, format_decimal, get_decimal_symbol, g
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop  # API rules: English in the API, translated in the panel
 
+from .formats import format_amount as format_amount  # the API's formats have one home
+
 TWO_PLACES = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999.99")  # largest amount accepted as input (API.md)
 MAX_BALANCE = Decimal("999999999999.99")  # what DecimalField(14, 2) can hold
@@ -22,12 +24,6 @@ class MoneyError(ValueError):
 
 def quantize(value: Decimal) -> Decimal:
     return value.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
-
-
-def format_amount(value: Decimal | None) -> str | None:
-    if value is None:
-        return None
-    return f"{quantize(Decimal(value)):.2f}"
 
 
 def parse_amount(value: object, *, allow_zero: bool = False, allow_negative: bool = False) -> Decimal:

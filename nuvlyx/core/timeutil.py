@@ -5,6 +5,8 @@ from datetime import UTC, date, datetime, time
 from django.utils import timezone as dj_timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from .formats import format_datetime as format_datetime  # the API's formats have one home
+
 
 def truncate_ms(value: datetime) -> datetime:
     return value.replace(microsecond=(value.microsecond // 1000) * 1000)
@@ -13,14 +15,6 @@ def truncate_ms(value: datetime) -> datetime:
 def now() -> datetime:
     """The current time, truncated to milliseconds (what we store and render)."""
     return truncate_ms(dj_timezone.now())
-
-
-def format_datetime(value: datetime | None) -> str | None:
-    """`2026-05-18T14:30:00.000Z`."""
-    if value is None:
-        return None
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def parse_query_datetime(raw: str) -> datetime | None:

@@ -4,8 +4,6 @@ from rest_framework import serializers
 
 from nuvlyx.api.fields import StrictCharField, StrictUUIDField
 
-from ..models import Order
-from ..selectors import LicenseState
 from ..services import MAX_ITEMS, MAX_REASON_LENGTH
 
 
@@ -22,24 +20,6 @@ class OrderCreateInputSerializer(serializers.Serializer):
         child=OrderItemInputSerializer(), min_length=1, max_length=MAX_ITEMS, allow_empty=False
     )
     notes = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=2000)
-
-
-class OrderListQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Order.Status.values, required=False)
-    userId = StrictUUIDField(required=False)
-    productId = StrictUUIDField(required=False)
-    variationId = StrictUUIDField(required=False)
-    dateFrom = serializers.CharField(required=False)
-    dateTo = serializers.CharField(required=False)
-
-
-class LicenseListQuerySerializer(serializers.Serializer):
-    customerId = StrictUUIDField(required=False)
-    customerPhone = serializers.CharField(required=False, max_length=32, trim_whitespace=False)
-    variationId = StrictUUIDField(required=False)
-    status = serializers.ChoiceField(choices=LicenseState.values, required=False)
-    expiresBefore = serializers.CharField(required=False)
-    expiresAfter = serializers.CharField(required=False)
 
 
 class ItemReplaceInputSerializer(serializers.Serializer):

@@ -5,11 +5,11 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog.models import License, Product
+from catalog.tests.factories import make_variation, stock
 from orders.models import Order, OrderItem
 from orders.services import order_place
 from wallets.models import LedgerEntry, Wallet
-
-from .factories import make_customer, make_variation, stock
+from wallets.tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -7,13 +7,13 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import License, Product, Variation
+from catalog.tests.factories import make_tier, make_variation, set_tier_price, stock
 from conftest import assert_error
 from nuvlyx.core.crypto import decrypt
 from nuvlyx.core.models import Event
 from orders.models import Order, OrderItem
 from wallets.models import LedgerEntry, Wallet
-
-from .factories import make_customer, make_tier, make_variation, set_tier_price, stock
+from wallets.tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
 

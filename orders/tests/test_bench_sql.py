@@ -16,9 +16,9 @@ from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalog.tests.factories import make_variation, stock
 from orders.services import order_place
-
-from .factories import make_customer, make_variation, stock
+from wallets.tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
 

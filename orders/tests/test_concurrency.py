@@ -10,10 +10,10 @@ import requests
 from django.db.models import Sum
 
 from catalog.models import License, Variation
+from catalog.tests.factories import make_variation, stock
 from orders.models import Order, OrderItem
 from wallets.models import LedgerEntry, Wallet
-
-from .factories import make_customer, make_variation, stock
+from wallets.tests.factories import make_customer
 
 pytestmark = [pytest.mark.live, pytest.mark.concurrency]
 

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from catalog.models import License, Product
+from catalog.tests.factories import make_variation, stock
 from conftest import assert_error
 from nuvlyx.api.renderers import dumps
 from orders.models import Order, OrderItem
 from orders.selectors import order_detail, order_detail_data, order_get
 from orders.services import order_cancel, order_fulfil_item, order_place, order_refund
-
-from .factories import make_customer, make_variation, stock
+from wallets.tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
 

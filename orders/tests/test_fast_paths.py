@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import Product
+from catalog.tests.factories import make_tier, make_variation, set_tier_price, stock
 from nuvlyx.core.models import Event
 from orders.models import Order, OrderCounter
-
-from .factories import make_customer, make_tier, make_variation, set_tier_price, stock
+from wallets.tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -19,15 +19,16 @@ import pytest
 from django.db.models import Sum
 
 from catalog.models import License, Variation
+from catalog.tests.factories import make_variation, stock
 from conftest import BASE_DIR, stop, subprocess_env, wait_until
 from nuvlyx.core.models import Event
 from nuvlyx.core.timeutil import now
 from orders.models import LicenseReminder, OrderItem, OrderItemReplacement
 from orders.services import order_place
 from wallets.models import LedgerEntry, Wallet
+from wallets.tests.factories import make_customer
 from webhooks.tests.receiver import Receiver
 
-from .factories import make_customer, make_variation, stock
 from .test_concurrency import fire
 
 pytestmark = [pytest.mark.live, pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from catalog.models import License, Variation
+from catalog.tests.factories import make_variation, stock
 from conftest import assert_error
 from nuvlyx.core.crypto import decrypt
 from nuvlyx.core.models import Event
@@ -21,8 +22,7 @@ from orders.reminders import reminder_counts, reminders_run
 from orders.services import order_place
 from wallets.models import LedgerEntry
 from wallets.services import wallet_recharge
-
-from .factories import make_customer, make_variation, stock
+from wallets.tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -7,13 +7,13 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog.models import License
+from catalog.tests.factories import make_variation, stock
 from nuvlyx.core.timeutil import now
 from orders.models import LicenseReminder, OrderItem, OrderItemReplacement, SubscriptionSettings
 from orders.reminders import reminders_run
 from orders.services import order_place
 from wallets.models import LedgerEntry
-
-from .factories import make_customer, make_variation, stock
+from wallets.tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
 

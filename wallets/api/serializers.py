@@ -1,8 +1,11 @@
-"""Input serializers of the customers and wallet endpoints (output is rendered by services.customer_payload)."""
+"""Input serializers of the customers and wallet endpoints (output is rendered by wallets.render)."""
+
+import uuid
 
 from rest_framework import serializers
 
-from nuvlyx.api.fields import E164PhoneField, MoneyField, StrictCharField, StrictUUIDField
+from nuvlyx.api.errors import ValidationFailed
+from nuvlyx.api.fields import E164PhoneField, MoneyField, StrictCharField, StrictUUIDField, parse_uuid
 
 
 class StrictEmailField(serializers.EmailField):
@@ -26,13 +29,24 @@ class CustomerUpdateInput(serializers.Serializer):
     tierId = StrictUUIDField(required=False, allow_null=True)
 
 
-class CustomerListQuery(serializers.Serializer):
-    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    phone = E164PhoneField(required=False)
-    tierId = StrictUUIDField(required=False)
-
-
 class RechargeInput(serializers.Serializer):
     amount = MoneyField()
     reference = StrictCharField(max_length=120, required=False, allow_blank=True, allow_null=True)
     note = StrictCharField(max_length=500, required=False, allow_blank=True, allow_null=True)
+
+
+def parse_price_query(params) -> tuple[uuid.UUID | str | None, str | None]:
+    """customerId / customerPhone of GET /products/:id/price, for wallets.selectors.customer_resolve.
+
+    Both given: returned as they are, so customer_resolve answers 400 before looking at either.
+    """
+    raw_id = params.get("customerId")
+    phone = params.get("customerPhone")
+    if phone is not None and phone.startswith(" ") and phone[1:].isdigit():
+        phone = "+" + phone[1:]  # an unencoded "+" in a query string arrives as a space
+    if raw_id is None or phone is not None:
+        return raw_id, phone
+    customer_id = parse_uuid(raw_id)
+    if customer_id is None:
+        raise ValidationFailed.field("customerId", "Must be a valid UUID.")
+    return customer_id, None

@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from .views import CustomerDetailView, CustomerListView, WalletRechargeView, WalletTransactionsView, WalletView
+from .views import (
+    CustomerDetailView,
+    CustomerListView,
+    ProductPriceView,
+    WalletRechargeView,
+    WalletTransactionsView,
+    WalletView,
+)
 
 urlpatterns = [
     path("customers", CustomerListView.as_view(), name="customers"),
@@ -21,4 +28,5 @@ urlpatterns = [
     path("customers/<id:pk>/wallet", WalletView.as_view(), name="customer-wallet"),
     path("customers/<id:pk>/wallet/recharge", WalletRechargeView.as_view(), name="customer-wallet-recharge"),
     path("customers/<id:pk>/wallet/transactions", WalletTransactionsView.as_view(), name="wallet-transactions"),
+    path("products/<id:pk>/price", ProductPriceView.as_view(), name="product-price"),  # a customer's prices
 ]

@@ -2,14 +2,15 @@
 
 from rest_framework.response import Response
 
+from catalog.selectors import product_get, product_price_quote_by_id
+from nuvlyx.api.errors import ApiError
 from nuvlyx.api.pagination import paginate_queryset, paginated_response, parse_page
 from nuvlyx.api.views import StoreScopedAPIView
-from nuvlyx.core.money import format_amount
-from nuvlyx.core.timeutil import format_datetime
-from wallets import selectors, services
-from wallets.models import Customer, LedgerEntry
+from wallets import render, selectors, services
+from wallets.models import Customer
 
-from .serializers import CustomerCreateInput, CustomerListQuery, CustomerUpdateInput, RechargeInput
+from ..filters import CustomerFilter
+from .serializers import CustomerCreateInput, CustomerUpdateInput, RechargeInput, parse_price_query
 
 
 def _valid(serializer_class, data, **kwargs):
@@ -27,27 +28,8 @@ class CustomerLookupMixin:
         return selectors.customer_by_linked_phone(store=self.store, phone=self.kwargs["phone"])
 
 
-def wallet_payload(customer: Customer) -> dict:
-    wallet = selectors.wallet_get(customer=customer)
-    return {
-        "customerId": str(customer.pk),
-        "balance": format_amount(wallet.balance if wallet else 0),
-        "currency": customer.store.currency,
-        "updatedAt": format_datetime(wallet.updated_at if wallet else customer.created_at),
-    }
-
-
-def transaction_payload(entry: LedgerEntry) -> dict:
-    return {
-        "id": str(entry.pk),
-        "type": entry.kind,
-        "amount": format_amount(entry.amount),
-        "balanceAfter": format_amount(entry.balance_after),
-        "reference": entry.reference or None,
-        "note": entry.note or None,
-        "orderId": str(entry.order_id) if entry.order_id else None,
-        "createdAt": format_datetime(entry.created_at),
-    }
+def _wallet(customer: Customer) -> dict:
+    return render.wallet(customer, selectors.wallet_get(customer=customer), currency=customer.store.currency)
 
 
 class CustomerListView(StoreScopedAPIView):
@@ -58,12 +40,9 @@ class CustomerListView(StoreScopedAPIView):
 
     def get(self, request):
         page = parse_page(request.query_params)
-        query = _valid(CustomerListQuery, {k: request.query_params.get(k) for k in request.query_params})
-        qs = selectors.customer_list(
-            store=self.store, search=query.get("search"), phone=query.get("phone"), tier_id=query.get("tierId")
-        )
+        qs = selectors.customer_list(store=self.store, filters=CustomerFilter.parse(request.query_params))
         rows, total = paginate_queryset(qs, page)
-        return paginated_response([services.customer_payload(c) for c in rows], page=page, total=total)
+        return paginated_response([render.customer(c) for c in rows], page=page, total=total)
 
     def post(self, request):
         data = _valid(CustomerCreateInput, request.data)
@@ -73,7 +52,7 @@ class CustomerListView(StoreScopedAPIView):
         customer = services.customer_create(
             store=self.store, name=data["name"], email=data.get("email") or "", phone=data.get("phone"), tier=tier
         )
-        return Response(services.customer_payload(customer), status=201)
+        return Response(render.customer(customer), status=201)
 
 
 class CustomerDetailView(CustomerLookupMixin, StoreScopedAPIView):
@@ -83,7 +62,7 @@ class CustomerDetailView(CustomerLookupMixin, StoreScopedAPIView):
     write_scope = "customers:write"
 
     def get(self, request, **kwargs):
-        return Response(services.customer_payload(self.get_customer()))
+        return Response(render.customer(self.get_customer()))
 
     def patch(self, request, **kwargs):
         customer = self.get_customer()
@@ -96,7 +75,7 @@ class CustomerDetailView(CustomerLookupMixin, StoreScopedAPIView):
             tier_id = data["tierId"]
             changes["tier"] = None if tier_id is None else selectors.price_tier_get(store=self.store, tier_id=tier_id)
         customer = services.customer_update(customer=customer, **changes)
-        return Response(services.customer_payload(customer))
+        return Response(render.customer(customer))
 
 
 class WalletView(CustomerLookupMixin, StoreScopedAPIView):
@@ -105,7 +84,7 @@ class WalletView(CustomerLookupMixin, StoreScopedAPIView):
     read_scope = "wallet:read"
 
     def get(self, request, **kwargs):
-        return Response(wallet_payload(self.get_customer()))
+        return Response(_wallet(self.get_customer()))
 
 
 class WalletRechargeView(CustomerLookupMixin, StoreScopedAPIView):
@@ -123,7 +102,7 @@ class WalletRechargeView(CustomerLookupMixin, StoreScopedAPIView):
             note=data.get("note") or "",
             actor_token_id=request.auth.pk,
         )
-        payload = services.recharge_payload(customer=customer, entry=entry, currency=customer.store.currency)
+        payload = render.recharge(customer=customer, entry=entry, currency=customer.store.currency)
         return Response(payload, status=201)
 
 
@@ -136,4 +115,27 @@ class WalletTransactionsView(CustomerLookupMixin, StoreScopedAPIView):
         page = parse_page(request.query_params)
         customer = self.get_customer()
         rows, total = paginate_queryset(selectors.wallet_entries(customer=customer), page)
-        return paginated_response([transaction_payload(e) for e in rows], page=page, total=total)
+        return paginated_response([render.ledger_entry(e) for e in rows], page=page, total=total)
+
+
+class ProductPriceView(StoreScopedAPIView):
+    """GET /products/:id/price?customerId|customerPhone: the customer's price of each variation (seed 001).
+
+    Here, not in catalog: it resolves a customer, and catalog sits below wallets. The quote itself is
+    catalog's (catalog.selectors.product_price_quote_by_id, prices by catalog.pricing)."""
+
+    read_scope = "products:read"
+
+    def get(self, request, pk):
+        # The customer (with its tier) first, then the product, its variations and the tier's prices in one
+        # statement: 2 queries after the token. An unknown product still answers 404 before any customer
+        # error (bad params, 400 both, unknown customer, phone_not_linked), as it always did.
+        try:
+            customer_id, customer_phone = parse_price_query(request.query_params)
+            customer = selectors.customer_resolve(
+                store=self.store, customer_id=customer_id, customer_phone=customer_phone, required=False
+            )
+        except ApiError:
+            product_get(store=self.store, product_id=pk)
+            raise
+        return Response(product_price_quote_by_id(store=self.store, product_id=pk, customer=customer))

@@ -6,9 +6,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from catalog.tests.factories import make_tier
 from nuvlyx.core.models import StoreMember
 from wallets.models import Customer, LedgerEntry, Wallet
-from wallets.tests.factories import PHONE, make_customer, make_tier
+from wallets.tests.factories import PHONE, make_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def owner_client(client, store):
 def test_customer_list_shows_tier_and_balance_without_n_plus_1(
     owner_client, store, other_store, django_assert_max_num_queries
 ):
-    gold = make_tier(store)
+    gold = make_tier(store, "Gold")
     make_customer(store, name="Ana", phone=PHONE, tier=gold, balance="1234.50")
     make_customer(other_store, name="Foreign", balance="9.00")
     url = reverse("admin:wallets_customer_changelist")

@@ -6,10 +6,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalog.tests.factories import make_tier
 from conftest import assert_error
 from nuvlyx.core.models import Event
 from wallets.models import Customer, Wallet
-from wallets.tests.factories import PHONE, PHONE_2, make_customer, make_tier
+from wallets.tests.factories import PHONE, PHONE_2, make_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ CUSTOMER_KEYS = {"id", "name", "email", "phone", "phoneLinked", "phoneLinkedAt",
 
 # --- POST /customers ---------------------------------------------------------------------------
 def test_create_customer_with_phone_links_it_creates_wallet_and_emits_event(api, store):
-    tier = make_tier(store)
+    tier = make_tier(store, "Gold")
     resp = api.post("/customers", {"name": "Ana", "phone": PHONE, "email": "ana@example.com", "tierId": str(tier.pk)})
     assert resp.status_code == 201, resp.content
     body = resp.json()
@@ -80,7 +81,7 @@ def test_create_customer_duplicate_linked_phone_is_409(api, store, other_store):
 
 
 def test_create_customer_phone_held_unlinked_by_someone_else_is_allowed(api, store):
-    make_customer(store, phone=PHONE, link_phone=False)
+    make_customer(store, phone=PHONE, linked=False)
     assert api.post("/customers", {"name": "B", "phone": PHONE}).status_code == 201
 
 
@@ -169,7 +170,7 @@ def test_by_phone_nobody_linked_is_404_phone_not_linked_with_explicit_message(ap
 
 
 def test_by_phone_unlinked_customer_is_404_phone_not_linked(api, store):
-    make_customer(store, phone=PHONE, link_phone=False)
+    make_customer(store, phone=PHONE, linked=False)
     body = assert_error(api.get(f"/customers/by-phone/%2B{PHONE[1:]}"), 404, "phone_not_linked")
     assert "not linked" in body["message"].lower() or "linked" in body["message"].lower()
 
@@ -181,9 +182,9 @@ def test_by_phone_is_read_only(api, store):
 
 # --- GET /customers ----------------------------------------------------------------------------
 def test_list_customers_filters_and_pagination(api, store, other_store):
-    gold = make_tier(store)
+    gold = make_tier(store, "Gold")
     a = make_customer(store, name="Ana Gómez", phone=PHONE, email="ana@example.com", tier=gold)
-    b = make_customer(store, name="Bruno", phone=PHONE_2, link_phone=False)
+    b = make_customer(store, name="Bruno", phone=PHONE_2, linked=False)
     make_customer(store, name="Carla", email="carla@shop.co")
     make_customer(other_store, name="Ana Other", phone=PHONE)
 

@@ -40,7 +40,7 @@ def test_wallet_by_id_and_by_phone(api, store):
 
 
 def test_wallet_by_phone_404s_say_why(api, store):
-    make_customer(store, phone="+573001234568", link_phone=False)
+    make_customer(store, phone="+573001234568", linked=False)
     body = assert_error(api.get("/customers/by-phone/+573001234568/wallet"), 404, "phone_not_linked")
     assert "+573001234568" in body["message"]
     body = assert_error(api.get(f"/customers/{uuid.uuid4()}/wallet"), 404, "not_found")
@@ -83,7 +83,7 @@ def test_recharge_by_phone(api, store, path_phone):
 
 
 def test_recharge_by_unlinked_phone_is_404_phone_not_linked(api, store):
-    customer = make_customer(store, phone=PHONE, link_phone=False)
+    customer = make_customer(store, phone=PHONE, linked=False)
     assert_error(api.post(f"/customers/by-phone/{PHONE}/wallet/recharge", {"amount": "5.00"}), 404, "phone_not_linked")
     assert balance_of(customer) == 0
 

@@ -5,7 +5,6 @@ from rest_framework import serializers
 from nuvlyx.api.fields import StrictBooleanField, StrictCharField
 from nuvlyx.core.events import EVENT_TYPES
 
-from ..models import Delivery
 from ..ssrf import MAX_URL_LENGTH
 
 MAX_EVENTS = len(EVENT_TYPES) + 1
@@ -28,7 +27,3 @@ class WebhookUpdateInput(serializers.Serializer):
     events = _EventsField(required=False)
     description = StrictCharField(max_length=500, required=False, allow_blank=True)
     active = StrictBooleanField(required=False)
-
-
-class DeliveryListQuery(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Delivery.Status.values, required=False)

@@ -4,11 +4,12 @@ from rest_framework.response import Response
 
 from nuvlyx.api.pagination import paginate_queryset, paginated_response, parse_page
 from nuvlyx.api.views import StoreScopedAPIView
-from nuvlyx.core.timeutil import format_datetime
 
 from .. import selectors, services
-from ..models import Delivery, WebhookEndpoint
-from .serializers import DeliveryListQuery, WebhookCreateInput, WebhookUpdateInput
+from ..filters import DeliveryFilter
+from ..models import WebhookEndpoint
+from ..render import delivery_payload, endpoint_payload
+from .serializers import WebhookCreateInput, WebhookUpdateInput
 
 SCOPE = "webhooks:manage"
 
@@ -17,33 +18,6 @@ def _valid(serializer_class, data):
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
-
-
-def endpoint_payload(endpoint: WebhookEndpoint) -> dict:
-    return {
-        "id": str(endpoint.pk),
-        "url": endpoint.url,
-        "events": list(endpoint.events),
-        "description": endpoint.description,
-        "active": endpoint.active,
-        "createdAt": format_datetime(endpoint.created_at),
-    }
-
-
-def delivery_payload(delivery: Delivery) -> dict:
-    return {
-        "id": str(delivery.pk),
-        "eventId": str(delivery.event_id),
-        "eventType": delivery.event_type,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "responseStatus": delivery.response_status,
-        "durationMs": delivery.duration_ms,
-        "lastError": delivery.last_error or None,
-        "nextAttemptAt": format_datetime(delivery.next_attempt_at),
-        "createdAt": format_datetime(delivery.created_at),
-        "deliveredAt": format_datetime(delivery.delivered_at),
-    }
 
 
 class _WebhookView(StoreScopedAPIView):
@@ -111,9 +85,8 @@ class DeliveryListView(_WebhookView):
     def get(self, request, pk):
         endpoint = self.get_endpoint()
         page = parse_page(request.query_params)
-        params = request.query_params
-        query = _valid(DeliveryListQuery, {"status": params["status"]} if "status" in params else {})
-        rows, total = paginate_queryset(selectors.delivery_list(endpoint=endpoint, status=query.get("status")), page)
+        filters = DeliveryFilter.parse(request.query_params)
+        rows, total = paginate_queryset(selectors.delivery_list(endpoint=endpoint, filters=filters), page)
         return paginated_response([delivery_payload(d) for d in rows], page=page, total=total)
 
 

@@ -117,9 +117,9 @@ def test_currency_can_change_while_the_store_holds_no_money(db):
 
 
 def test_cancel_records_the_reason_and_refunds(owner_client, data):
+    from catalog.tests.factories import make_variation
     from orders.models import Order
     from orders.services import order_place
-    from orders.tests.factories import make_variation
     from wallets.models import LedgerEntry
 
     service = make_variation(data.store, kind="SERVICE", depends_on_stock=False, price="100.00")

@@ -3,12 +3,15 @@
 The demo token is created once and printed again on every run: its plaintext is kept encrypted
 (NUVLYX_ENCRYPTION_KEYS) in var/demo-token, never in clear. If that file is gone or no longer
 names a live token (a new database, a revoked token), a new token replaces the old ones.
+It lives in integrations, the top of the app layers (the tokens are its own, the demo catalog is
+catalog's), so core imports no app above it.
 """
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from catalog.demo import seed_demo_catalog
 from integrations.models import ApiToken
 from integrations.services import api_token_create, api_token_revoke
 from integrations.tokens import hash_token
@@ -81,8 +84,4 @@ class Command(BaseCommand):
         return plaintext if live else None
 
     def _seed_catalog(self, store) -> None:
-        try:
-            from catalog.demo import seed_demo_catalog
-        except ImportError:
-            return
         seed_demo_catalog(store)
