@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 from django.db import connection, transaction
@@ -30,7 +31,7 @@ from wallets.services import wallet_debit, wallet_lock, wallet_refund
 
 from . import sql
 from .models import Order, OrderItem, OrderItemReplacement
-from .selectors import order_detail, order_detail_data, order_get, subscription_settings_for
+from .selectors import order_detail, order_detail_data, subscription_settings_for
 
 MAX_ITEMS = 20
 MAX_REASON_LENGTH = 500
@@ -246,8 +247,6 @@ def order_place(
             )
         )
     bulk_insert(OrderItem, rows)
-    for row in rows:  # new items have no replacement history: no query for it
-        row._prefetched_objects_cache = {"replacements": OrderItemReplacement.objects.none()}
     data = order_detail_data(order, items=rows)
 
     # 4. the order number, last: counter bump + order row in one statement, then the two events
@@ -261,7 +260,7 @@ def order_place(
     return PlacedOrder(order=order, new_balance=new_balance)
 
 
-def _renewed_items(*, store, customer, items: list, renews: list | None, variations: dict) -> dict[int, OrderItem]:
+def _renewed_items(*, store, customer, items: list, renews: list | None, variations: dict) -> dict[int, Any]:
     """{position: the item it renews}, the renewed items locked (id order, before the wallet).
 
     A renewed item must be one of this store's items, of the same customer and the same variation, delivered
@@ -473,8 +472,8 @@ def order_item_replace(
         replaced_at=stamp,
     )
     OrderItem.objects.filter(pk=item.pk).update(license=new_license)
-    order = order_get(store=store, order_id=order_id)
-    data = order_detail_data(order)
+    data = order_detail(store=store, order_id=order_id)  # what GET /orders/:id answers, in this transaction
+    assert data is not None  # the order is locked above
     data["replacedItemId"] = str(item.pk)
     emit(store=store, type="order.item_replaced", data=data)
     return ReplacedItem(replacement=replacement, order_data=data)

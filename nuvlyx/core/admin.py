@@ -530,7 +530,7 @@ class EventDispatchFilter(admin.SimpleListFilter):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
     """The outbox, read-only: what happened and whether webhooks/WhatsApp picked it up.
 
     Payloads are never shown here (order events carry credentials). A dead event (its consumers

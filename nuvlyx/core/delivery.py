@@ -159,7 +159,7 @@ class Channel:
 
     # --- what the channel does ---
     def load(self, pk) -> models.Model | None:
-        return self.model.objects.filter(pk=pk).first()
+        return self.model._default_manager.filter(pk=pk).first()
 
     def send(self, row) -> Sent | NotSent:
         raise NotImplementedError
@@ -199,7 +199,7 @@ def channel(name: str) -> Channel:
 
 # --- lease ------------------------------------------------------------------------------------
 def _due(ch: Channel, at: datetime) -> QuerySet:
-    return ch.model.objects.filter(status=PENDING).filter(
+    return ch.model._default_manager.filter(status=PENDING).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=at + DUE_SLACK)
     )
 
@@ -236,7 +236,7 @@ def _take_expired_lease(ch: Channel, pk, *, current: datetime, lease: datetime) 
 
 
 def _save(ch: Channel, pk, fields: dict[str, Any], **more: Any) -> int:
-    return ch.model.objects.filter(pk=pk).update(**fields, **more, updated_at=now())
+    return ch.model._default_manager.filter(pk=pk).update(**fields, **more, updated_at=now())
 
 
 # --- one attempt ------------------------------------------------------------------------------
@@ -250,7 +250,7 @@ def attempt(ch: Channel, pk) -> str:
         return GONE_AWAY
     sent = ch.send(row)
     if isinstance(sent, NotSent):
-        ch.model.objects.filter(pk=pk, **{ch.lease_field: lease}).update(
+        ch.model._default_manager.filter(pk=pk, **{ch.lease_field: lease}).update(
             status=sent.status,
             next_attempt_at=None,
             updated_at=now(),
@@ -263,7 +263,7 @@ def attempt(ch: Channel, pk) -> str:
 
 @transaction.atomic
 def _record(ch: Channel, pk, *, lease: datetime, sent: Sent) -> str:
-    row = ch.model.objects.select_for_update().filter(pk=pk, **{ch.lease_field: lease}).first()
+    row: Any = ch.model._default_manager.select_for_update().filter(pk=pk, **{ch.lease_field: lease}).first()
     if row is None:  # deleted while we were sending (or our lease was taken over)
         return GONE_AWAY
     current = now()
@@ -311,7 +311,7 @@ def sweepable(ch: Channel, *, at: datetime) -> QuerySet:
     """PENDING, due (for longer than the channel's grace), and not held by a live lease."""
     lease = ch.lease_field
     return (
-        ch.model.objects.filter(status=PENDING, next_attempt_at__lte=at - ch.sweep_grace)
+        ch.model._default_manager.filter(status=PENDING, next_attempt_at__lte=at - ch.sweep_grace)
         .filter(Q(**{f"{lease}__isnull": True}) | Q(**{f"{lease}__lt": at}))
         .order_by("next_attempt_at")
     )

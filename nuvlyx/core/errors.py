@@ -49,7 +49,7 @@ class DomainError(Exception):
         if errors is None and field is not None:
             errors = [{"field": field, "message": message}]
         self.errors = errors
-        self.message = summarize(errors) if field is not None else message
+        self.message = summarize(errors) if field is not None and errors else message
         self.headers: dict[str, Any] = dict(headers or {})
 
 
@@ -71,9 +71,9 @@ class ValidationFailed(DomainError):
         super().__init__(message or summarize(errors), errors=errors)
 
     @classmethod
-    def field(cls, field: str, message: str) -> "ValidationFailed":
+    def field(cls, field: str, message: str) -> "ValidationFailed":  # type: ignore[override]
         error = cls([{"field": field, "message": message}])
-        error.field, error.detail = field, message
+        error.field, error.detail = field, message  # type: ignore[method-assign,assignment]  # the instance's field
         return error
 
 

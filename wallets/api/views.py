@@ -3,7 +3,7 @@
 from rest_framework.response import Response
 
 from catalog.selectors import product_get, product_price_quote_by_id
-from nuvlyx.api.errors import ApiError
+from nuvlyx.api.errors import DomainError
 from nuvlyx.api.pagination import paginate_queryset, paginated_response, parse_page
 from nuvlyx.api.views import StoreScopedAPIView
 from wallets import render, selectors, services
@@ -135,7 +135,7 @@ class ProductPriceView(StoreScopedAPIView):
             customer = selectors.customer_resolve(
                 store=self.store, customer_id=customer_id, customer_phone=customer_phone, required=False
             )
-        except ApiError:
+        except DomainError:
             product_get(store=self.store, product_id=pk)
             raise
         return Response(product_price_quote_by_id(store=self.store, product_id=pk, customer=customer))
