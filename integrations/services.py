@@ -7,6 +7,7 @@ from django.db import connection, transaction
 
 from nuvlyx.api.permissions import SCOPES
 from nuvlyx.core.models import Store
+from nuvlyx.core.sandbox import store_sandbox
 from nuvlyx.core.timeutil import now
 
 from . import sql, tokens
@@ -37,12 +38,20 @@ def api_token_create(
     expires_at: datetime | None = None,
     rate_limit_per_minute: int | None = None,
     created_by=None,
+    livemode: bool | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token; returns (row, plaintext). Only the hash is stored."""
+    """Create a token; returns (row, plaintext). Only the hash is stored.
+
+    `livemode=False` makes an `nvl_test_` token of the store's sandbox (created on first use);
+    given a sandbox as `store`, the token is a test token too (a token's prefix follows its store)."""
     scopes = validate_scopes(scopes)
     if not name.strip():
         raise TokenError("a token needs a name")
-    plaintext = tokens.generate()
+    if livemode is False and store.sandbox_of_id is None:
+        store = store_sandbox(store=store)
+    elif livemode is True and store.sandbox_of_id is not None:
+        raise TokenError("a live token cannot belong to a sandbox")
+    plaintext = tokens.generate(livemode=store.sandbox_of_id is None)
     token = ApiToken.objects.create(
         store=store,
         name=name.strip(),
@@ -85,6 +94,8 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     token = _token_by_hash(tokens.hash_token(raw))
     if token is None or not token.is_active:
         return None
+    if tokens.is_test(raw) != (token.store.sandbox_of_id is not None):
+        return None  # the prefix and the token's store disagree: never let it act on the other world
     current = now()
     if token.last_used_at is None or current - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=current)
