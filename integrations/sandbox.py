@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from catalog.models import Category, License, PriceTier, Product, TierPrice, Variation
 from nuvlyx.core.models import Event, Store
+from nuvlyx.core.sql import render
 from orders.models import Order, OrderCounter, OrderItem
 from wallets.models import Customer, LedgerEntry, Wallet
 from webhooks.models import Attempt, Delivery
@@ -48,6 +49,7 @@ KEPT_MODELS = ("integrations.ApiToken", "integrations.MosendConnection", "integr
 KEPT_MODELS += ("webhooks.WebhookEndpoint", "api.IdempotencyKey", "core.StoreMember")
 
 LEDGER_RESET_SETTING = "nuvlyx.sandbox_reset"
+LEDGER_DELETE = render("DELETE FROM {L} WHERE {L.store} = %s", L=LedgerEntry)
 
 
 class SandboxResetRefused(ValueError):
@@ -74,6 +76,10 @@ def sandbox_reset(*, sandbox: Store, copy_catalog: bool = False) -> ResetResult:
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config(%s, %s, true)", [LEDGER_RESET_SETTING, str(sandbox.pk)])
     for model in RESET_MODELS:
+        if model is LedgerEntry:  # its queryset refuses delete(); the trigger decides (see above)
+            with connection.cursor() as cursor:
+                cursor.execute(LEDGER_DELETE, [sandbox.pk])
+            continue
         model.objects.filter(store_id=sandbox.pk).delete()
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config(%s, '', true)", [LEDGER_RESET_SETTING])

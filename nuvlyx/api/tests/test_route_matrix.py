@@ -10,21 +10,21 @@
 (3) runs over the store pairs (store, other store), (store, its sandbox) and (sandbox, its store):
 test mode's promise that a test token never reaches live data and the other way round.
 
-Path parameters come from SAMPLES, keyed by "<path segment before the parameter>/<parameter>": a new
+Path parameters come from build_world() (worlds.py), keyed by "<path segment before the parameter>/<parameter>": a new
 route with a parameter nobody gave a sample for fails loudly until one is added here.
 """
 
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 
 import pytest
 import yaml
-from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from conftest import assert_error
 from nuvlyx.api.permissions import ANY_SCOPE, SCOPES, required_scope
+
+from .worlds import build_world, world_state
 
 API_URLCONF = "nuvlyx.api.urls"
 PUBLIC_ROUTES = {"openapi.json", "docs", "docs/redoc.standalone.js"}  # no token (documented as such)
@@ -173,46 +173,6 @@ def test_token_without_the_scope_gets_403(route_method, api_for, store):
 
 
 # --- 3. another store's ids are 404, and nothing changes -----------------------------------------
-def build_world(store, *, phone: str) -> dict:
-    """One of everything a path parameter can name, in `store`. Keys: SAMPLES' keys."""
-    from orders.services import order_place
-    from orders.tests.factories import make_customer, make_variation, stock
-    from webhooks.services import endpoint_create, endpoint_send_test
-
-    variation = make_variation(store, price="1000.00")
-    stock(variation, 2)
-    customer = make_customer(store, balance="5000.00", phone=phone)
-    placed = order_place(store=store, customer_id=customer.pk, items=[variation.pk])
-    endpoint, _ = endpoint_create(store=store, url="http://127.0.0.1:9/hooks", events=["*"])
-    delivery = endpoint_send_test(endpoint=endpoint)
-    order_id = placed.order.pk
-    from orders.models import OrderItem
-
-    return {
-        "products/pk": variation.product_id,
-        "customers/pk": customer.pk,
-        "by-phone/phone": phone,
-        "orders/pk": order_id,
-        # Issue 16's POST /orders/:id/items/:itemId/replace: the item of that order.
-        "items/item_id": OrderItem.objects.filter(order_id=order_id).values_list("pk", flat=True).first(),
-        "items/itemId": OrderItem.objects.filter(order_id=order_id).values_list("pk", flat=True).first(),
-        "webhooks/pk": endpoint.pk,
-        "deliveries/delivery_id": delivery.pk,
-    }
-
-
-def world_state(store) -> dict:
-    """Every row of every store-owned model of `store` (token bookkeeping aside): any change shows."""
-    state = {}
-    for model in apps.get_models():
-        if not any(f.name == "store" for f in model._meta.concrete_fields):
-            continue
-        fields = [f.attname for f in model._meta.concrete_fields if f.attname not in ("last_used_at",)]
-        rows = model._default_manager.filter(store_id=store.pk).order_by("pk").values_list(*fields)
-        state[model._meta.label] = [tuple(str(v) if isinstance(v, Decimal) else v for v in row) for row in rows]
-    return state
-
-
 PAIRS = ("other-store", "own-sandbox", "sandbox-to-live")
 
 
