@@ -126,8 +126,15 @@ def test_reset_wipes_the_sandbox_keeps_its_settings_and_never_touches_live(api_f
     assert test_api.get("/me").status_code == 200
     assert world_state(store) == live_before  # live: every row as it was (the ledger included)
     assert Customer.objects.filter(pk=live_world["customers/pk"]).exists()
-    # and the sandbox works again from scratch
+    # and the sandbox works again from scratch: order numbers start over
     assert test_api.post("/customers", {"name": "Ana", "phone": "+573001112233"}).status_code == 201
+    from orders.tests.factories import make_variation, stock
+
+    variation = make_variation(sandbox, price="0.00")
+    stock(variation, 1)
+    order = test_api.post("/orders", {"customerPhone": "+573001112233", "items": [{"variationId": str(variation.pk)}]})
+    assert order.status_code == 201, order.content
+    assert order.json()["orderNumber"] == "ORD-000001"
 
 
 def test_reset_is_refused_for_a_live_store_by_the_service(store):
