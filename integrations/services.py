@@ -14,6 +14,7 @@ from . import sql, tokens
 from .models import ApiToken
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+STORE_ATTNAMES = [Store._meta.get_field(name).attname for name in sql.STORE_FIELDS]  # sandbox_of → sandbox_of_id
 
 
 class TokenError(ValueError):
@@ -83,7 +84,7 @@ def _token_by_hash(token_hash: str) -> ApiToken | None:
     if isinstance(values[scopes_index], str):
         values[scopes_index] = json.loads(values[scopes_index])
     token = ApiToken.from_db(connection.alias, list(sql.TOKEN_FIELDS), values)
-    token.store = Store.from_db(connection.alias, list(sql.STORE_FIELDS), list(row[len(sql.TOKEN_FIELDS) :]))
+    token.store = Store.from_db(connection.alias, STORE_ATTNAMES, list(row[len(sql.TOKEN_FIELDS) :]))
     return token
 
 
