@@ -7,7 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.api.permissions import SCOPES
@@ -381,6 +382,7 @@ class MessageLogAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmi
         "template_name",
         "language",
         "parameter_list",
+        "simulated_values",
         "phone",
         "status",
         "reason",
@@ -397,6 +399,14 @@ class MessageLogAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmi
     @admin.display(description=_("Parameters"))
     def parameter_list(self, obj):
         return parameter_labels(obj.parameter_keys)
+
+    @admin.display(description=_("Values that would have been sent"))
+    def simulated_values(self, obj):
+        """Test data only (SIMULATED): the parameters in order, as Mosend would have received them."""
+        values = whatsapp.simulated_parameters(obj) if obj is not None else []
+        if not values:
+            return "—"
+        return format_html_join(mark_safe("<br>"), "{{{{{}}}}}: {}", ((i, v) for i, v in enumerate(values, 1)))
 
 
 __all__ = ["ApiTokenAdmin", "MessageLogAdmin", "MosendConnectionAdmin", "TemplateRouteAdmin", "TokenError"]

@@ -315,3 +315,25 @@ def test_product_slug_and_sku_may_repeat_between_the_worlds(api, api_for, sandbo
     assert api.post("/products", body).status_code == 201
     assert api_for(sandbox).post("/products", body).status_code == 201
     assert Product.objects.filter(slug="netflix").count() == 2
+
+
+def test_admin_message_log_shows_what_a_simulated_message_would_have_sent(sandbox, store):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from nuvlyx.core.models import AdminPreference, StoreMember
+
+    customer = linked_customer(sandbox)
+    route(sandbox, parameters=["customer_name", "order_number"])
+    with transaction.atomic():
+        event = events.emit(store=sandbox, type="order.completed", data=order_data(customer, number=42))
+    message = whatsapp.handle_event(Event.objects.select_related("store").get(pk=event.pk))
+    user = get_user_model().objects.create_user("o@example.com", "o@example.com", "pw-12345678", is_staff=True)
+    StoreMember.objects.create(store=store, user=user)
+    AdminPreference.objects.create(user=user, test_mode=True)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    page = client.get(f"/admin/integrations/messagelog/{message.pk}/change/").content.decode()
+    assert "{{1}}: Ana Gómez" in page and "{{2}}: ORD-000042" in page
+    listing = client.get("/admin/integrations/messagelog/").content.decode()
+    assert "Ana Gómez" not in listing  # values only on the message's own page

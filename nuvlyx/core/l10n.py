@@ -132,5 +132,7 @@ def set_admin_test_mode(request):
     store = request_store(request)
     if enabled and store is not None:
         store_sandbox(store=live_store_of(store))
+        for live in Store.objects.filter(members__user=user, sandbox_of__isnull=True).exclude(sandbox__isnull=False):
+            store_sandbox(store=live)  # every store of the member has its sandbox while the switch is on
     AdminPreference.objects.update_or_create(user=user, defaults={"test_mode": enabled and store is not None})
     return HttpResponseRedirect(reverse("admin:index"))
