@@ -144,6 +144,14 @@ def other_store(make_store):
 
 
 @pytest.fixture
+def sandbox(store):
+    """`store`'s sandbox (test mode): the store `nvl_test_` tokens of `store` act on."""
+    from nuvlyx.core.sandbox import store_sandbox
+
+    return store_sandbox(store=store)
+
+
+@pytest.fixture
 def make_token(db):
     from integrations.services import api_token_create
 

@@ -4,9 +4,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.core.admin import (
@@ -16,10 +18,11 @@ from nuvlyx.core.admin import (
     object_action,
     user_store_ids,
 )
-from nuvlyx.core.models import Store
+from nuvlyx.core.models import Store, StoreMember
+from nuvlyx.core.sandbox import live_store_of
 from nuvlyx.core.scopes import SCOPES
 
-from . import whatsapp
+from . import tokens, whatsapp
 from .models import ApiToken, MessageLog, MosendConnection, TemplateRoute
 from .services import TokenError, api_token_create, api_token_revoke
 
@@ -42,7 +45,19 @@ def scope_labels(scopes) -> list[str]:
     return [str(SCOPE_LABELS.get(scope, scope)) for scope in scopes]
 
 
+MODE_LIVE, MODE_TEST = "live", "test"
+
+
 class ApiTokenCreateForm(forms.ModelForm):
+    mode = forms.ChoiceField(
+        label=_("Mode"),
+        choices=[
+            (MODE_LIVE, _("Live (nvl_live_…): your real store")),
+            (MODE_TEST, _("Test (nvl_test_…): the sandbox, test data only")),
+        ],
+        widget=forms.RadioSelect,
+        help_text=_("Chosen explicitly: a test token can never read or change live data."),
+    )
     scopes = forms.MultipleChoiceField(
         label=_("Permissions"),
         choices=[(s, SCOPE_LABELS.get(s, s)) for s in SCOPES],
@@ -51,13 +66,13 @@ class ApiTokenCreateForm(forms.ModelForm):
 
     class Meta:
         model = ApiToken
-        fields = ("store", "name", "scopes", "expires_at", "rate_limit_per_minute")
+        fields = ("store", "mode", "name", "scopes", "expires_at", "rate_limit_per_minute")
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     secret_once_template = "admin/integrations/token_reveal.html"
-    list_display = ("name", "prefix", "created_at", "last_used_at", "status_label")
+    list_display = ("name", "prefix", "mode_label", "created_at", "last_used_at", "status_label")
     list_filter = ("revoked_at",)
     search_fields = ("name", "prefix")
     actions = None  # revoking is a button on the token's page, with a confirmation
@@ -75,6 +90,25 @@ class ApiTokenAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmi
         "revoked_at",
         "status_label",
     )
+
+    def get_queryset(self, request):
+        """Live and test tokens of the member's stores, whichever world the admin shows: both are
+        created and revoked from this one page."""
+        qs = super(StoreScopedAdminMixin, self).get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        live_ids = list(StoreMember.objects.filter(user=request.user).values_list("store_id", flat=True))
+        return qs.filter(Q(store_id__in=live_ids) | Q(store__sandbox_of_id__in=live_ids))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "store" and field is not None:
+            field.queryset = field.queryset.filter(sandbox_of__isnull=True)  # the mode picks the world
+        return field
+
+    @admin.display(description=_("Mode"))
+    def mode_label(self, obj):
+        return _("Test") if obj.prefix.startswith(tokens.TEST_TOKEN_PREFIX) else _("Live")
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -115,7 +149,8 @@ class ApiTokenAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmi
         if store is None:
             store = Store.objects.get(pk=user_store_ids(request)[0])
         token, plaintext = api_token_create(
-            store=store,
+            store=live_store_of(store),
+            livemode=form.cleaned_data["mode"] == MODE_LIVE,
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
             expires_at=form.cleaned_data.get("expires_at"),
@@ -364,6 +399,7 @@ class MessageLogAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmi
         "template_name",
         "language",
         "parameter_list",
+        "simulated_values",
         "phone",
         "status",
         "reason",
@@ -380,6 +416,14 @@ class MessageLogAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmi
     @admin.display(description=_("Parameters"))
     def parameter_list(self, obj):
         return parameter_labels(obj.parameter_keys)
+
+    @admin.display(description=_("Values that would have been sent"))
+    def simulated_values(self, obj):
+        """Test data only (SIMULATED): the parameters in order, as Mosend would have received them."""
+        values = whatsapp.simulated_parameters(obj) if obj is not None else []
+        if not values:
+            return "—"
+        return format_html_join(mark_safe("<br>"), "{{{{{}}}}}: {}", ((i, v) for i, v in enumerate(values, 1)))
 
 
 __all__ = ["ApiTokenAdmin", "MessageLogAdmin", "MosendConnectionAdmin", "TemplateRouteAdmin", "TokenError"]

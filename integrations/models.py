@@ -127,13 +127,15 @@ class TemplateRoute(StoreOwned):
 
 
 class MessageLog(StoreOwned):
-    """One WhatsApp send (or skip) per (event, route). Never holds the API key or parameter values."""
+    """One WhatsApp send (or skip) per (event, route). Never holds the API key; parameter values only for a
+    sandbox's SIMULATED message (encrypted)."""
 
     class Status(models.TextChoices):
         PENDING = "PENDING", _("Pending")
         SENT = "SENT", _("Sent")
         FAILED = "FAILED", _("Failed")
         SKIPPED = "SKIPPED", _("Skipped")
+        SIMULATED = "SIMULATED", _("Simulated (test data)")
 
     event = models.ForeignKey(
         "core.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("Event")
@@ -156,10 +158,13 @@ class MessageLog(StoreOwned):
         default=list, blank=True, help_text=_("The keys sent (never their values)."), verbose_name=_("Parameters")
     )
     phone = models.CharField(max_length=16, blank=True, default="", verbose_name=_("Phone"))
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, verbose_name=_("Status"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("Status"))
     reason = models.TextField(
         blank=True, default="", help_text=_("Why it was skipped, or the last error."), verbose_name=_("Reason")
     )
+    # Sandbox only (SIMULATED): the parameter values that would have been sent, encrypted (they may
+    # hold license credentials, even if test ones). Live messages never store values.
+    simulated_parameters_encrypted = models.TextField(blank=True, default="", editable=False)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("HTTP status"))
     mosend_message_id = models.CharField(max_length=128, blank=True, default="", verbose_name=_("Mosend message ID"))
     attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("Attempts"))

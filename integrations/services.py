@@ -7,6 +7,7 @@ from django.db import connection, transaction
 
 from nuvlyx.core.errors import DomainError
 from nuvlyx.core.models import Store
+from nuvlyx.core.sandbox import store_sandbox
 from nuvlyx.core.scopes import SCOPES
 from nuvlyx.core.timeutil import now
 
@@ -14,6 +15,7 @@ from . import sql, token_cache, tokens
 from .models import ApiToken
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+STORE_ATTNAMES = [Store._meta.get_field(name).attname for name in sql.STORE_FIELDS]  # type: ignore[union-attr]  # sandbox_of → sandbox_of_id
 
 
 class TokenError(DomainError):
@@ -44,12 +46,20 @@ def api_token_create(
     expires_at: datetime | None = None,
     rate_limit_per_minute: int | None = None,
     created_by=None,
+    livemode: bool | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token; returns (row, plaintext). Only the hash is stored."""
+    """Create a token; returns (row, plaintext). Only the hash is stored.
+
+    `livemode=False` makes an `nvl_test_` token of the store's sandbox (created on first use);
+    given a sandbox as `store`, the token is a test token too (a token's prefix follows its store)."""
     scopes = validate_scopes(scopes)
     if not name.strip():
         raise TokenError("a token needs a name", field="name")
-    plaintext = tokens.generate()
+    if livemode is False and store.sandbox_of_id is None:
+        store = store_sandbox(store=store)
+    elif livemode is True and store.sandbox_of_id is not None:
+        raise TokenError("a live token cannot belong to a sandbox")
+    plaintext = tokens.generate(livemode=store.sandbox_of_id is None)
     token = ApiToken.objects.create(
         store=store,
         name=name.strip(),
@@ -94,7 +104,7 @@ def _token_by_hash(token_hash: str) -> ApiToken | None:
     if isinstance(values[scopes_index], str):
         values[scopes_index] = json.loads(values[scopes_index])
     token = ApiToken.from_db(connection.alias, list(sql.TOKEN_FIELDS), values)
-    token.store = Store.from_db(connection.alias, list(sql.STORE_FIELDS), list(row[len(sql.TOKEN_FIELDS) :]))
+    token.store = Store.from_db(connection.alias, STORE_ATTNAMES, list(row[len(sql.TOKEN_FIELDS) :]))
     return token
 
 
@@ -105,6 +115,8 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     token = token_cache.cache.get_or_load(tokens.hash_token(raw), _token_by_hash)
     if token is None or not token.is_active:
         return None
+    if tokens.is_test(raw) != (token.store.sandbox_of_id is not None):
+        return None  # the prefix and the token's store disagree: never let it act on the other world
     current = now()
     if token.last_used_at is None or current - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=current)

@@ -18,7 +18,7 @@ TOKEN_FIELDS = (
     "last_used_at",
     "revoked_at",
 )
-STORE_FIELDS = ("id", "name", "slug", "currency")
+STORE_FIELDS = ("id", "name", "slug", "currency", "sandbox_of")
 TOKEN_BY_HASH = render(
     "SELECT "  # noqa: S608 - names from _meta only
     + ", ".join(f"t.{{T.{name}}}" for name in TOKEN_FIELDS)

@@ -7,13 +7,16 @@
 - `WhatsAppChannel` plugs the messages into the outbound delivery engine (nuvlyx/core/delivery.py:
   lease, retry rule and schedule, sweeper): it renders the parameters and calls Mosend.
 
-Parameter values are computed at send time from the event payload and never stored.
-See docs/whatsapp.md.
+Parameter values are computed at send time from the event payload and never stored, except in a
+sandbox (test mode): there nothing is sent; the message is recorded SIMULATED with the template and
+the parameter values that would have been sent (encrypted). See docs/whatsapp.md and
+docs/testing-your-integration.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import re
 import zoneinfo
@@ -62,6 +65,7 @@ SKIP_NO_PHONE = "customer has no linked phone"
 SKIP_DISABLED = "connection disabled"
 SKIP_NO_CONNECTION = "no Mosend connection"
 SKIP_NO_CUSTOMER = "customer not found"
+SIMULATED_REASON = "test data (sandbox): not sent to Mosend"
 
 
 # --- the documented parameter set -------------------------------------------------------------
@@ -307,10 +311,15 @@ def handle_event(event: Event) -> MessageLog | None:
         return existing
 
     data = (event.payload or {}).get("data") or {}
-    connection = MosendConnection.objects.for_store(event.store_id).first()
+    sandbox = event.store.sandbox_of_id is not None
+    connection = None if sandbox else MosendConnection.objects.for_store(event.store_id).first()
     customer = _find_customer(event.store_id, _customer_id(event.type, data))
     status, reason = MessageLog.Status.PENDING, ""
-    if connection is None:
+    simulated = ""
+    if sandbox:
+        # Test mode never reaches Mosend (no connection needed): record what would have been sent.
+        status, reason = MessageLog.Status.SIMULATED, SIMULATED_REASON
+    elif connection is None:
         status, reason = MessageLog.Status.SKIPPED, SKIP_NO_CONNECTION
     elif not connection.enabled:
         status, reason = MessageLog.Status.SKIPPED, SKIP_DISABLED
@@ -318,6 +327,16 @@ def handle_event(event: Event) -> MessageLog | None:
         status, reason = MessageLog.Status.SKIPPED, SKIP_NO_CUSTOMER
     elif customer.phone_linked_at is None or not customer.phone:
         status, reason = MessageLog.Status.SKIPPED, SKIP_NO_PHONE
+
+    if sandbox and customer is None:
+        status, reason = MessageLog.Status.SKIPPED, SKIP_NO_CUSTOMER
+    elif sandbox and (customer.phone_linked_at is None or not customer.phone):
+        status, reason = MessageLog.Status.SKIPPED, SKIP_NO_PHONE
+    elif sandbox:
+        values = extract_parameters(
+            keys=list(route.parameters), event_type=event.type, data=data, store_name=event.store.name
+        )
+        simulated = crypto.encrypt(json.dumps(values, ensure_ascii=False))
 
     phone = customer.phone if customer is not None and customer.phone_linked_at and customer.phone else ""
     try:
@@ -334,6 +353,7 @@ def handle_event(event: Event) -> MessageLog | None:
                 phone=phone,
                 status=status,
                 reason=reason,
+                simulated_parameters_encrypted=simulated,
                 next_attempt_at=now() if status == MessageLog.Status.PENDING else None,
             )
     except IntegrityError:  # a concurrent dispatch of the same event won the race
@@ -341,8 +361,15 @@ def handle_event(event: Event) -> MessageLog | None:
     if status == MessageLog.Status.PENDING:
         transaction.on_commit(lambda: enqueue_send(message.pk))
     else:
-        logger.info("whatsapp message %s for event %s skipped: %s", message.pk, event.pk, reason)
+        logger.info("whatsapp message %s for event %s %s: %s", message.pk, event.pk, status.lower(), reason)
     return message
+
+
+def simulated_parameters(message: MessageLog) -> list[str]:
+    """The parameter values a sandbox's SIMULATED message would have sent ([] for any other message)."""
+    if not message.simulated_parameters_encrypted:
+        return []
+    return json.loads(crypto.decrypt(message.simulated_parameters_encrypted))
 
 
 # --- sending: the WhatsApp channel of the outbound engine (nuvlyx/core/delivery.py) ---------------

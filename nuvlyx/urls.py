@@ -3,10 +3,11 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from nuvlyx.api.middleware import json_error, json_response
-from nuvlyx.core.l10n import set_admin_language
+from nuvlyx.core.l10n import set_admin_language, set_admin_test_mode
 
 urlpatterns = [
     path("admin/language/", set_admin_language, name="set_language"),  # the header's language selector
+    path("admin/test-mode/", set_admin_test_mode, name="set_test_mode"),  # the header's "Test data" switch
     path("admin/", admin.site.urls),
     path("api/v1/external/", include("nuvlyx.api.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -41,6 +41,7 @@ def test_created_token_is_revealed_once_after_a_redirect_and_works(client, owner
     response = client.post(
         "/admin/integrations/apitoken/add/",
         {
+            "mode": "live",
             "name": "whatsapp-bot",
             "scopes": ["orders:read", "orders:write"],
             "expires_at": "",

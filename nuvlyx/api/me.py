@@ -26,5 +26,6 @@ class MeView(StoreScopedAPIView):
                     "rateLimitPerMinute": token.rate_limit_per_minute or settings.API_RATE_LIMIT_PER_MINUTE,
                 },
                 "store": {"id": str(store.pk), "name": store.name, "slug": store.slug, "currency": store.currency},
+                "livemode": store.sandbox_of_id is None,
             }
         )

@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from .crypto import DecryptionError, decrypt, encrypt
 from .fields import is_money_field
 from .forms import LocalMoneyField
-from .l10n import request_store
+from .l10n import request_store, world_store_ids
 from .models import Event, Store, StoreMember
 
 
@@ -43,7 +43,8 @@ def user_store_ids(request) -> list:
         if not user.is_authenticated or not user.is_active:
             cached = []
         else:
-            cached = list(StoreMember.objects.filter(user=user).values_list("store_id", flat=True))
+            member_ids = list(StoreMember.objects.filter(user=user).values_list("store_id", flat=True))
+            cached = world_store_ids(request, member_ids)  # their sandboxes while "Test data" is on
         request._nvl_store_ids = cached
     return cached
 

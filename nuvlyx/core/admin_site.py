@@ -38,6 +38,15 @@ class NuvlyxAdminSite(admin.AdminSite):
     index_template = "admin/nuvlyx_index.html"
     dashboard = "nuvlyx.dashboard.store_dashboard"  # a selector over every app (project level)
 
+    def each_context(self, request):
+        from .l10n import admin_test_mode
+
+        context = super().each_context(request)
+        store = request_store(request) if request.user.is_authenticated else None
+        context["nvl_store"] = store
+        context["nvl_test_mode"] = store is not None and store.sandbox_of_id is not None and admin_test_mode(request)
+        return context
+
     def index(self, request, extra_context=None):
         store = request_store(request)
         context = {"dashboard": import_string(self.dashboard)(store=store) if store is not None else None}

@@ -77,7 +77,7 @@ def emit_many(*, store: Store, events: list[tuple[str, dict[str, Any]]]) -> list
     rows = []
     for event_type, data in events:
         event = Event(store=store, type=event_type)
-        event.payload = envelope(event, data)
+        event.payload = envelope(event, data, livemode=store.sandbox_of_id is None)
         rows.append(event)
     connection = transaction.get_connection()
     values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
@@ -138,13 +138,15 @@ def _flush(event_ids: list, kinds: set) -> None:
         cursor.execute(sql.EVENT_MARK_DISPATCHED, [now(), list(event_ids)])
 
 
-def envelope(event: Event, data: dict[str, Any]) -> dict[str, Any]:
-    """The webhook payload shape of API.md, built once when the event is written."""
+def envelope(event: Event, data: dict[str, Any], *, livemode: bool) -> dict[str, Any]:
+    """The webhook payload shape of API.md, built once when the event is written. `livemode` is false
+    for a sandbox's events (test mode)."""
     return {
         "id": str(event.pk),
         "type": event.type,
         "createdAt": format_datetime(event.created_at),
         "storeId": str(event.store_id),
+        "livemode": livemode,
         "data": data,
     }
 

@@ -6,7 +6,9 @@
 - Time zone: admin requests activate the store's time zone, so every admin date is local time.
   API requests stay UTC (the contract renders UTC anyway).
 - `request_store(request)`: the store an admin request is about (the owner's store; for a superuser
-  `?store=<slug>` or the first store), cached on the request.
+  `?store=<slug>` or the first store), cached on the request. While the owner's "Test data" switch is
+  on (AdminPreference.test_mode, `set_admin_test_mode`), it is that store's sandbox instead, and so
+  are the store ids every admin page is scoped to (core.admin.user_store_ids).
 """
 
 import zoneinfo
@@ -14,6 +16,7 @@ import zoneinfo
 from django.conf import settings
 from django.http import HttpResponseRedirect
 from django.middleware.locale import LocaleMiddleware
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
@@ -26,30 +29,54 @@ API_LANGUAGE = "en"
 
 def request_store(request) -> Store | None:
     """The store this admin request shows: the owner's (first membership), else for a superuser the
-    `?store=` slug or the first store by name. None for anonymous users and staff without a store."""
+    `?store=` slug or the first store by name; its sandbox while the "Test data" switch is on. None for
+    anonymous users and staff without a store."""
     if hasattr(request, "_nvl_store"):
         return request._nvl_store
     store = None
     user = request.user
     if user.is_authenticated and user.is_active:
         members = list(StoreMember.objects.filter(user=user).select_related("store").order_by("created_at", "id"))
-        request._nvl_store_ids = [m.store_id for m in members]  # what core.admin.user_store_ids caches
+        request._nvl_store_ids = world_store_ids(request, [m.store_id for m in members])
         if members:
             store = members[0].store
         if user.is_superuser:
             wanted = request.GET.get("store")
             chosen = Store.objects.filter(slug=wanted).first() if wanted else None
             store = chosen or store or Store.objects.order_by("name").first()
+        if store is not None and admin_test_mode(request):
+            store = Store.objects.filter(sandbox_of_id=store.sandbox_of_id or store.pk).first() or store
     request._nvl_store = store
     return store
 
 
+def world_store_ids(request, member_store_ids: list) -> list:
+    """A member's stores as the admin shows them: the live ones, or their sandboxes in test mode."""
+    if not member_store_ids or not admin_test_mode(request):
+        return member_store_ids
+    from .sandbox import sandbox_ids_of
+
+    return sandbox_ids_of(member_store_ids)
+
+
+def _admin_preference(request) -> tuple[str, bool]:
+    """(language, test_mode) of the signed-in user, read once per request."""
+    cached = getattr(request, "_nvl_preference", None)
+    if cached is None:
+        row = None
+        if request.user.is_authenticated:
+            row = AdminPreference.objects.filter(user=request.user).values_list("language", "test_mode").first()
+        cached = request._nvl_preference = row or ("", False)
+    return cached
+
+
+def admin_test_mode(request) -> bool:
+    """Is the owner's "Test data" switch on (the admin shows the sandbox)?"""
+    return _admin_preference(request)[1]
+
+
 def user_language(request) -> str | None:
-    user = request.user
-    if not user.is_authenticated:
-        return None
-    language = AdminPreference.objects.filter(user=user).values_list("language", flat=True).first()
-    return language or None
+    return _admin_preference(request)[0] or None
 
 
 class OwnerLocaleMiddleware(LocaleMiddleware):
@@ -90,3 +117,22 @@ def set_admin_language(request):
     ):
         AdminPreference.objects.update_or_create(user=request.user, defaults={"language": language})
     return response
+
+
+@require_POST
+def set_admin_test_mode(request):
+    """The header's "Test data" switch: remembered for the user; switching on creates the sandbox of
+    the store on first use. Back to the dashboard: the page shown may not exist in the other world."""
+    from .sandbox import live_store_of, store_sandbox
+
+    user = request.user
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return HttpResponseRedirect(reverse("admin:login"))
+    enabled = request.POST.get("test_mode") == "1"
+    store = request_store(request)
+    if enabled and store is not None:
+        store_sandbox(store=live_store_of(store))
+        for live in Store.objects.filter(members__user=user, sandbox_of__isnull=True).exclude(sandbox__isnull=False):
+            store_sandbox(store=live)  # every store of the member has its sandbox while the switch is on
+    AdminPreference.objects.update_or_create(user=user, defaults={"test_mode": enabled and store is not None})
+    return HttpResponseRedirect(reverse("admin:index"))

@@ -79,6 +79,18 @@ class Store(models.Model):
         validators=[validate_timezone],
         help_text=_('IANA time zone: the admin shows dates and counts "today" in it.'),
     )
+    # Test mode (docs/testing-your-integration.md): the sandbox is a second Store whose `sandbox_of` is
+    # the live store. Tenancy is by store, so every rule applies to it unchanged; `nvl_test_` tokens
+    # belong to it. Created lazily by nuvlyx.core.sandbox.store_sandbox().
+    sandbox_of = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.CASCADE,
+        related_name="sandbox",
+        verbose_name=_("sandbox of"),
+    )
     created_at = CreatedAtField(_("Created"))
     updated_at = UpdatedAtField(_("Updated"))
 
@@ -89,6 +101,11 @@ class Store(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def livemode(self) -> bool:
+        """False for a sandbox (test data), True for a live store."""
+        return self.sandbox_of_id is None
 
 
 class StoreMember(models.Model):
@@ -119,6 +136,9 @@ class AdminPreference(models.Model):
         settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="admin_preference"
     )
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default="")
+    test_mode = models.BooleanField(
+        _("test data"), default=False, help_text=_("The admin shows the store's sandbox (test data) instead.")
+    )
     updated_at = UpdatedAtField()
 
     def __str__(self) -> str:
@@ -166,7 +186,7 @@ class Event(models.Model):
 
     @property
     def payload(self) -> dict:
-        """The webhook envelope {id, type, createdAt, storeId, data}, decrypted once per instance."""
+        """The webhook envelope {id, type, createdAt, storeId, livemode, data}, decrypted once per instance."""
         cached = self.__dict__.get("_payload")
         if cached is None:
             cached = json.loads(decrypt(self.payload_encrypted))

@@ -60,10 +60,12 @@ def sales_today(browser, go) -> str:
     return browser.find_element(By.CSS_SELECTOR, "[data-figure=sales-1] strong").text
 
 
-def create_token(browser, go, store, name: str) -> str:
-    """The add-token form → the reveal page after the redirect; returns the secret shown there."""
+def create_token(browser, go, store, name: str, mode: str = "live") -> str:
+    """The add-token form (mode chosen explicitly: live or test) → the reveal page after the redirect;
+    returns the secret shown there."""
     go("/admin/integrations/apitoken/add/")
     pick_store_if_asked(browser, store)
+    browser.find_element(By.CSS_SELECTOR, f"input[name=mode][value={mode}]").click()
     fill(browser, "name", name)
     for box in browser.find_elements(By.CSS_SELECTOR, "input[name=scopes]"):
         if not box.is_selected():

@@ -358,6 +358,12 @@ class Nuvlyx:
         `expiresBefore`, `expiresAfter`), soonest expiry first. Never carries credentials."""
         return self._iterate("/licenses", filters, limit)
 
+    # ------------------------------------------------------------------------------------ test mode
+    def reset_sandbox(self, *, copy_catalog: bool = False, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Wipe the sandbox (test tokens `nvl_test_` only) and optionally copy the live catalog into it."""
+        body = {"copyCatalog": copy_catalog}
+        return cast(dict[str, Any], self.request("POST", "/sandbox/reset", body=body, idempotency_key=idempotency_key))
+
     # ------------------------------------------------------------------------------------- webhooks
     def create_webhook(
         self, url: str, events: Sequence[str] = ("*",), *, description: str = "", idempotency_key: str | None = None

@@ -26,6 +26,7 @@ class WebhookEvent:
     created_at: str
     store_id: str
     data: dict[str, Any]  # money fields are Decimal
+    livemode: bool = True  # False: an event of the store's sandbox (test mode)
 
     @property
     def order(self) -> Order:
@@ -89,6 +90,7 @@ def verify_webhook(
             created_at=str(payload["createdAt"]),
             store_id=str(payload["storeId"]),
             data=dict(payload["data"]),
+            livemode=bool(payload.get("livemode", True)),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise WebhookVerificationError(f"signed body is not a webhook event: {exc}") from exc

@@ -381,6 +381,7 @@ def test_a_webhook_delivered_by_the_worker_verifies_and_parses(server, token, ce
         delivered = receiver.requests[0]
         event = verify_webhook(delivered.headers, delivered.body, endpoint["secret"])
         assert event.type == "order.completed" and event.id == delivered.headers["webhook-id"]
+        assert event.livemode is True
         assert event.order["id"] == placed["orderId"]
         assert event.order["totalAmount"] == Decimal("10000.00")
         assert event.order["items"][0]["license"]["credentials"] == "secret-user:secret-pass"

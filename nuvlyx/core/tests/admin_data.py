@@ -35,14 +35,16 @@ class StoreData:
         return found
 
 
-def populate_store(marker: str, *, slug: str) -> StoreData:
-    """Every name starts with `marker`; the store's owner is owner-<slug>@example.com."""
+def populate_store(marker: str, *, slug: str = "", store=None, owner=None) -> StoreData:
+    """Every name starts with `marker`; the store's owner is owner-<slug>@example.com. Given `store` (a
+    sandbox) and its `owner`, fills that store instead of creating one."""
     from django.contrib.auth import get_user_model
 
-    store = store_create(
-        slug=slug, name=f"{marker} Store", owner_email=f"owner-{slug}@example.com", owner_password="pw-123456789"
-    )
-    owner = get_user_model().objects.get(username=f"owner-{slug}@example.com")
+    if store is None:
+        store = store_create(
+            slug=slug, name=f"{marker} Store", owner_email=f"owner-{slug}@example.com", owner_password="pw-123456789"
+        )
+        owner = get_user_model().objects.get(username=f"owner-{slug}@example.com")
     tier = price_tier_create(store=store, name=f"{marker} Gold", level=3)
     category = category_create(store=store, name=f"{marker} Streaming")
     product = product_create(

@@ -27,6 +27,7 @@ def test_emit_writes_the_envelope_in_the_callers_transaction(
         "type": "webhook.test",
         "createdAt": row.payload["createdAt"],
         "storeId": str(store.pk),
+        "livemode": True,
         "data": {"hello": "world"},
     }
     assert row.payload["createdAt"].endswith("Z")
