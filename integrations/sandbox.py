@@ -14,24 +14,27 @@ See docs/testing-your-integration.md.
 
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.db import connection, transaction
 
 from catalog.models import Category, License, PriceTier, Product, TierPrice, Variation
+from nuvlyx.core.errors import DomainError
 from nuvlyx.core.models import Event, Store
 from nuvlyx.core.sql import render
-from orders.models import Order, OrderCounter, OrderItem
+from orders.models import LicenseReminder, Order, OrderCounter, OrderItem, OrderItemReplacement
 from wallets.models import Customer, LedgerEntry, Wallet
-from webhooks.models import Attempt, Delivery
 
 from .models import MessageLog
 
-# Deleted, children first. A new store-owned model must be added here or to KEPT_MODELS
+# Deleted, children first (after PEER_RESET_MODELS). A new store-owned model must be added here or to KEPT_MODELS
 # (integrations/tests/test_sandbox.py fails until it is).
-RESET_MODELS = (
-    Attempt,
-    Delivery,
+# webhooks is a peer of this app (tests/test_layers.py): its two models are named by label.
+PEER_RESET_MODELS = ("webhooks.Attempt", "webhooks.Delivery")
+OWN_RESET_MODELS = (
     MessageLog,
     Event,
+    LicenseReminder,
+    OrderItemReplacement,
     OrderItem,
     Order,
     OrderCounter,
@@ -46,14 +49,23 @@ RESET_MODELS = (
     PriceTier,
 )
 KEPT_MODELS = ("integrations.ApiToken", "integrations.MosendConnection", "integrations.TemplateRoute")
-KEPT_MODELS += ("webhooks.WebhookEndpoint", "api.IdempotencyKey", "core.StoreMember")
+KEPT_MODELS += ("webhooks.WebhookEndpoint", "api.IdempotencyKey", "core.StoreMember", "orders.SubscriptionSettings")
+
+
+def reset_models() -> list:
+    """Every model a reset deletes from, children first."""
+    return [apps.get_model(label) for label in PEER_RESET_MODELS] + list(OWN_RESET_MODELS)
+
 
 LEDGER_RESET_SETTING = "nuvlyx.sandbox_reset"
 LEDGER_DELETE = render("DELETE FROM {L} WHERE {L.store} = %s", L=LedgerEntry)
 
 
-class SandboxResetRefused(ValueError):
-    pass
+class SandboxResetRefused(DomainError):
+    """Only a sandbox is reset (the API refuses a live token before it gets here)."""
+
+    status_code = 403
+    code = "forbidden"
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,7 @@ def sandbox_reset(*, sandbox: Store, copy_catalog: bool = False) -> ResetResult:
     sandbox = Store.objects.select_for_update().get(pk=sandbox.pk)  # one reset at a time
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config(%s, %s, true)", [LEDGER_RESET_SETTING, str(sandbox.pk)])
-    for model in RESET_MODELS:
+    for model in reset_models():
         if model is LedgerEntry:  # its queryset refuses delete(); the trigger decides (see above)
             with connection.cursor() as cursor:
                 cursor.execute(LEDGER_DELETE, [sandbox.pk])

@@ -13,7 +13,7 @@ from catalog.models import Product
 from conftest import assert_error
 from integrations import tokens, whatsapp
 from integrations.models import ApiToken, MessageLog
-from integrations.sandbox import KEPT_MODELS, LEDGER_DELETE, LEDGER_RESET_SETTING, RESET_MODELS, sandbox_reset
+from integrations.sandbox import KEPT_MODELS, LEDGER_DELETE, LEDGER_RESET_SETTING, reset_models, sandbox_reset
 from integrations.services import api_token_authenticate, api_token_create
 from integrations.tests.whatsapp_helpers import connect, linked_customer, order_data, route
 from nuvlyx.api.tests.worlds import build_world, world_state
@@ -118,7 +118,7 @@ def test_reset_wipes_the_sandbox_keeps_its_settings_and_never_touches_live(api_f
         "categories": 0,
         "priceTiers": 0,
     }
-    for model in RESET_MODELS:
+    for model in reset_models():
         assert not model._default_manager.filter(store_id=sandbox.pk).exists(), model
     # configuration stays: the token that called, its webhook endpoint, the WhatsApp settings
     assert ApiToken.objects.filter(store=sandbox).exists()
@@ -219,9 +219,9 @@ def test_reset_honours_idempotency_key(api_for, sandbox):
 
 def test_every_store_owned_model_is_either_reset_or_kept():
     """A new model with a store must be sorted into integrations/sandbox.py (wiped by a reset, or kept)."""
-    handled = {m._meta.label for m in RESET_MODELS} | set(KEPT_MODELS)
+    handled = {m._meta.label for m in reset_models()} | set(KEPT_MODELS)
     store_owned = {m._meta.label for m in apps.get_models() if any(f.name == "store" for f in m._meta.concrete_fields)}
-    assert store_owned - handled == set(), "add these to RESET_MODELS or KEPT_MODELS"
+    assert store_owned - handled == set(), "add these to OWN_RESET_MODELS (or PEER_RESET_MODELS) or KEPT_MODELS"
 
 
 def test_the_ledger_trigger_never_lets_a_live_stores_entries_go(store, sandbox):

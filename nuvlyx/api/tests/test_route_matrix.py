@@ -128,7 +128,7 @@ def _openapi_path(template: str) -> str:
     for segment in template.split("/"):
         if segment.startswith("<"):
             kwarg = segment.strip("<>").split(":")[-1]
-            name = {"pk": "id", "delivery_id": "deliveryId"}.get(kwarg, kwarg)
+            name = {"pk": "id", "delivery_id": "deliveryId", "item_id": "itemId"}.get(kwarg, kwarg)
             path = path.replace(segment, "{" + name + "}")
     return path
 
