@@ -241,7 +241,7 @@ def test_the_ledger_trigger_never_lets_a_live_stores_entries_go(store, sandbox):
 
 
 # --- money moved with a test token: nothing live changes ------------------------------------------
-def test_order_refund_and_recharge_with_a_test_token_change_nothing_live(api_for, store, sandbox):
+def test_order_replacement_refund_and_recharge_with_a_test_token_change_nothing_live(api_for, store, sandbox):
     from catalog.tests.factories import make_variation, stock
     from wallets.tests.factories import make_customer
 
@@ -255,15 +255,20 @@ def test_order_refund_and_recharge_with_a_test_token_change_nothing_live(api_for
 
     recharge = test_api.post(f"/customers/{customer.pk}/wallet/recharge", {"amount": "5000.00"})
     order = test_api.post("/orders", {"customerPhone": "+573001112233", "items": [{"variationId": str(variation.pk)}]})
-    refund = test_api.post(f"/orders/{order.json()['orderId']}/refund", {})
-    # Issue 16's warranty replacement (POST /orders/:id/items/:itemId/replace) belongs here too.
+    order_id = order.json()["orderId"]
+    item_id = test_api.get(f"/orders/{order_id}").json()["items"][0]["id"]
+    replace = test_api.post(f"/orders/{order_id}/items/{item_id}/replace", {"reason": "stopped working"})
+    refund = test_api.post(f"/orders/{order_id}/refund", {})
 
-    assert (recharge.status_code, order.status_code, refund.status_code) == (201, 201, 200), refund.content
+    statuses = (recharge.status_code, order.status_code, replace.status_code, refund.status_code)
+    assert statuses == (201, 201, 200, 200), (replace.content, refund.content)
     assert refund.json()["newBalance"] == "5000.00"
     assert world_state(store) == live_before
     assert dict(Wallet.objects.filter(store=store).values_list("pk", "balance")) == live_balances
     sandbox_events = list(Event.objects.filter(store=sandbox).values_list("type", flat=True))
-    assert {"wallet.recharged", "order.created", "order.completed", "order.refunded"} <= set(sandbox_events)
+    assert {"wallet.recharged", "order.created", "order.completed", "order.item_replaced", "order.refunded"} <= set(
+        sandbox_events
+    )
     assert all(e.payload["livemode"] is False for e in Event.objects.filter(store=sandbox))
     assert not Event.objects.filter(
         store=store, created_at__gte=Event.objects.filter(store=sandbox).earliest("created_at").created_at

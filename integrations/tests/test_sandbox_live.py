@@ -40,7 +40,7 @@ def receivers():
     test.stop()
 
 
-def test_order_refund_and_recharge_with_a_test_token_reach_only_the_sandbox_endpoint(
+def test_order_replacement_refund_and_recharge_with_a_test_token_reach_only_the_sandbox_endpoint(
     api, api_for, store, sandbox, receivers, celery_worker_proc
 ):
     from catalog.tests.factories import make_variation, stock
@@ -54,7 +54,7 @@ def test_order_refund_and_recharge_with_a_test_token_reach_only_the_sandbox_endp
     live_endpoint = api.post("/webhooks", {"url": live_receiver.url, "events": ["*"]})
     assert live_endpoint.status_code == 201
     variation = make_variation(sandbox, price="1000.00")
-    stock(variation, 2)
+    stock(variation, 2)  # one sold, one for the warranty replacement
     make_customer(sandbox, phone=PHONE)
     test_api = api_for(sandbox)
     endpoint = test_api.post("/webhooks", {"url": test_receiver.url, "events": ["*"]}).json()
@@ -63,12 +63,14 @@ def test_order_refund_and_recharge_with_a_test_token_reach_only_the_sandbox_endp
     # when: a recharge, an order and its refund with the test token
     recharge = test_api.post(f"/customers/by-phone/{PHONE}/wallet/recharge", {"amount": "5000.00"})
     order = test_api.post("/orders", {"customerPhone": PHONE, "items": [{"variationId": str(variation.pk)}]})
-    refund = test_api.post(f"/orders/{order.json()['orderId']}/refund", {})
-    # Issue 16's replacement (POST /orders/:id/items/:itemId/replace) joins this list when it lands.
-    assert (recharge.status_code, order.status_code, refund.status_code) == (201, 201, 200)
+    order_id = order.json()["orderId"]
+    item_id = test_api.get(f"/orders/{order_id}").json()["items"][0]["id"]
+    replace = test_api.post(f"/orders/{order_id}/items/{item_id}/replace", {"reason": "stopped working"})
+    refund = test_api.post(f"/orders/{order_id}/refund", {})
+    assert (recharge.status_code, order.status_code, replace.status_code, refund.status_code) == (201, 201, 200, 200)
 
     # then: the sandbox endpoint gets every event, signed, marked livemode false
-    expected = ["wallet.recharged", "order.created", "order.completed", "order.refunded"]
+    expected = ["wallet.recharged", "order.created", "order.completed", "order.item_replaced", "order.refunded"]
     wait_until(lambda: len(test_receiver.requests) >= len(expected), 45, message="sandbox webhooks delivered")
     payloads = [Webhook(endpoint["secret"]).verify(r.body, r.headers) for r in test_receiver.requests]
     assert sorted(p["type"] for p in payloads) == sorted(expected)
