@@ -174,7 +174,6 @@ API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=120)
 RATE_LIMIT_FAIL_OPEN = env.bool("RATE_LIMIT_FAIL_OPEN", default=True)
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # An in-flight idempotency key whose request died (process killed) is reclaimable after this.
-IDEMPOTENCY_IN_FLIGHT_TIMEOUT = timedelta(seconds=env.int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT", default=60))
 
 WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=False)
 WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=False)

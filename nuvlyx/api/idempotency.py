@@ -1,19 +1,22 @@
 """Idempotency-Key on POST, with Stripe's semantics (API.md §1).
 
 IdempotentPostMixin wraps the view's POST handler (DRF's own dispatch runs unchanged: authentication,
-scope and rate limit first, errors through the one exception handler). claim() inserts an IN_FLIGHT
-row (committed at once, so concurrent duplicates see it); the handler runs inside a transaction that
-also stores the response, so "effect happened" and "response stored" commit together. A row left
-IN_FLIGHT by a killed process is reclaimable after IDEMPOTENCY_IN_FLIGHT_TIMEOUT (its transaction
-never committed).
+scope and rate limit first, errors through the one exception handler). Everything happens in ONE
+transaction, the request's own: claim() takes a transaction-scoped PostgreSQL advisory lock on
+(store, key) without waiting — a concurrent duplicate that finds it taken is answered 409
+`idempotency_conflict` at once — and reads the key's stored response, if any (replayed byte for
+byte; another request under the same key is 422 `idempotency_key_reused`). The handler then runs, and
+its response is stored in the same transaction as its effect, so "effect happened" and "response
+stored" commit together, and the lock is released by that commit (or by the rollback of a request
+that died: nothing is left behind to reclaim). One commit per request, as without a key (issue 15:
+the key used to cost a separate committed claim row and an update).
 """
 
 import functools
 import hashlib
-from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpResponse
 
 from nuvlyx.core import crypto
@@ -26,6 +29,18 @@ HEADER = "HTTP_IDEMPOTENCY_KEY"
 # Executed business refusals are stored; request-level failures are not (a retry runs again).
 NOT_STORED_STATUSES = {401, 403, 405, 413, 415, 422, 429}
 NOT_STORED_CODES = {"bad_request", "invalid_pagination"}
+# One lock per (store, key), held until the request's transaction ends; never waited for.
+TRY_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))"
+
+
+def lock_name(store_id, key: str) -> str:
+    return f"idempotency:{store_id}:{key}"
+
+
+def in_progress() -> DomainError:
+    return DomainError(
+        "A request with this Idempotency-Key is still being processed", status=409, code="idempotency_conflict"
+    )
 
 
 def validate_key(raw: str) -> str:
@@ -56,49 +71,27 @@ def dumps_sorted(value) -> bytes:
     return orjson.dumps(value, default=default, option=orjson.OPT_SORT_KEYS)
 
 
-@dataclass
-class Claim:
-    record: IdempotencyKey
-    replay: IdempotencyKey | None = None
-
-
-def claim(*, store, key: str, fp: str) -> Claim:
-    """Take the key for this request, or say why not (replay, 409, 422)."""
-    current = now()
-    for _ in range(3):
-        try:
-            with transaction.atomic():
-                record = IdempotencyKey.objects.create(store=store, key=key, fingerprint=fp, locked_at=current)
-            return Claim(record=record)
-        except IntegrityError:
-            pass
-        existing = IdempotencyKey.objects.filter(store=store, key=key).first()
-        if existing is None:
-            continue  # purged between our insert and read: try again
-        if existing.created_at < current - settings.IDEMPOTENCY_TTL:
-            # Expired: start over under the same key (delete only the row we saw).
-            IdempotencyKey.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
-            continue
-        if existing.fingerprint != fp:
-            raise DomainError(
-                "Idempotency-Key was already used with a different request",
-                status=422,
-                code="idempotency_key_reused",
-            )
-        if existing.state == IdempotencyKey.State.COMPLETED:
-            return Claim(record=existing, replay=existing)
-        stale = existing.locked_at < current - settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT
-        if stale and IdempotencyKey.objects.filter(
-            pk=existing.pk, state=IdempotencyKey.State.IN_FLIGHT, locked_at=existing.locked_at
-        ).update(locked_at=current):
-            existing.locked_at = current
-            return Claim(record=existing)
+def claim(*, store, key: str, fp: str) -> IdempotencyKey | None:
+    """Inside the request's transaction: the stored response to replay, or None (run the request).
+    409 when a request with this key is running right now; 422 when the key served another request."""
+    with connection.cursor() as cursor:
+        cursor.execute(TRY_LOCK, [lock_name(store.pk, key)])
+        (locked,) = cursor.fetchone()
+    if not locked:
+        raise in_progress()
+    existing = IdempotencyKey.objects.filter(store=store, key=key).first()
+    if existing is None:
+        return None
+    if existing.created_at < now() - settings.IDEMPOTENCY_TTL or existing.state != IdempotencyKey.State.COMPLETED:
+        # Expired (start over under the same key), or an IN_FLIGHT row of the earlier two-transaction
+        # scheme, whose request is over (we hold the lock): delete only the row we saw.
+        IdempotencyKey.objects.filter(pk=existing.pk).delete()
+        return None
+    if existing.fingerprint != fp:
         raise DomainError(
-            "A request with this Idempotency-Key is still being processed",
-            status=409,
-            code="idempotency_conflict",
+            "Idempotency-Key was already used with a different request", status=422, code="idempotency_key_reused"
         )
-    raise DomainError("Could not claim the Idempotency-Key; retry", status=409, code="idempotency_conflict")
+    return existing
 
 
 def is_storable(status: int, code: str | None) -> bool:
@@ -107,13 +100,22 @@ def is_storable(status: int, code: str | None) -> bool:
     return code not in NOT_STORED_CODES
 
 
-def complete(record: IdempotencyKey, *, status: int, body: bytes, content_type: str) -> None:
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        state=IdempotencyKey.State.COMPLETED,
-        response_status=status,
-        response_body_encrypted=crypto.encrypt(body.decode("utf-8")),
-        response_content_type=content_type,
-    )
+def store_response(*, store, key: str, fp: str, status: int, body: bytes, content_type: str) -> None:
+    """Keep the response under the key, in the transaction of the effect it describes."""
+    try:
+        with transaction.atomic():
+            IdempotencyKey.objects.create(
+                store=store,
+                key=key,
+                fingerprint=fp,
+                state=IdempotencyKey.State.COMPLETED,
+                locked_at=now(),
+                response_status=status,
+                response_body_encrypted=crypto.encrypt(body.decode("utf-8")),
+                response_content_type=content_type,
+            )
+    except IntegrityError:  # cannot happen under the lock; if it does, the effect must not commit either
+        raise in_progress() from None
 
 
 def replay_body(record: IdempotencyKey) -> bytes:
@@ -121,10 +123,6 @@ def replay_body(record: IdempotencyKey) -> bytes:
     if not record.response_body_encrypted:
         return b""
     return crypto.decrypt(record.response_body_encrypted).encode("utf-8")
-
-
-def release(record: IdempotencyKey) -> None:
-    IdempotencyKey.objects.filter(pk=record.pk, state=IdempotencyKey.State.IN_FLIGHT).delete()
 
 
 def purge_expired() -> int:
@@ -155,52 +153,47 @@ def idempotent_response(view, handler, request, *args, **kwargs):
     if HEADER not in request.META:
         return handler(request, *args, **kwargs)
     key = validate_key(request.META[HEADER])
-    taken = claim(store=view.store, key=key, fp=fingerprint(request.method, request.get_full_path(), request.data))
-    if taken.replay is not None:
-        replay = HttpResponse(
-            replay_body(taken.replay),
-            status=taken.replay.response_status,
-            content_type=taken.replay.response_content_type or "application/json",
-        )
-        replay["Idempotent-Replayed"] = "true"
-        return replay
-    stored = False
-    try:
-        with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    response = handler(request, *args, **kwargs)
-            except Exception as exc:
-                response = view.handle_exception(exc)
-                # The inner block already undid the effects; what remains is ours to commit.
-                transaction.set_rollback(False)
-            response = view.finalize_response(request, response, *args, **kwargs)
-            if hasattr(response, "render"):
-                response.render()
-            if is_storable(response.status_code, getattr(response, "error_code", None)):
-                complete(
-                    taken.record,
-                    status=response.status_code,
-                    body=response.content,
-                    content_type=response.get("Content-Type", "application/json"),
-                )
-                stored = True
-    finally:
-        if not stored:
-            release(taken.record)
+    fp = fingerprint(request.method, request.get_full_path(), request.data)
+    with transaction.atomic():
+        stored = claim(store=view.store, key=key, fp=fp)
+        if stored is not None:
+            replay = HttpResponse(
+                replay_body(stored),
+                status=stored.response_status,
+                content_type=stored.response_content_type or "application/json",
+            )
+            replay["Idempotent-Replayed"] = "true"
+            return replay
+        try:
+            with transaction.atomic():
+                response = handler(request, *args, **kwargs)
+        except Exception as exc:
+            response = view.handle_exception(exc)
+            # The inner block already undid the effects; what remains (the lock) is ours to commit.
+            transaction.set_rollback(False)
+        response = view.finalize_response(request, response, *args, **kwargs)
+        if hasattr(response, "render"):
+            response.render()
+        if is_storable(response.status_code, getattr(response, "error_code", None)):
+            store_response(
+                store=view.store,
+                key=key,
+                fp=fp,
+                status=response.status_code,
+                body=response.content,
+                content_type=response.get("Content-Type", "application/json"),
+            )
     return response
 
 
 __all__ = [
     "HEADER",
-    "Claim",
     "IdempotentPostMixin",
     "claim",
-    "complete",
     "fingerprint",
     "idempotent_response",
     "is_storable",
-    "release",
     "replay_body",
+    "store_response",
     "validate_key",
 ]

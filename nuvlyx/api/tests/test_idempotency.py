@@ -91,6 +91,46 @@ def test_expired_keys_are_purged_and_reusable(api):
     assert not IdempotencyKey.objects.exists()
 
 
+@KERNEL
+def test_a_key_whose_request_is_running_is_409_and_free_again_when_it_ends(api, store):
+    """The in-flight rule, with a real second PostgreSQL session holding the key's lock as a running
+    request's transaction does (the request under test cannot take it and answers 409 at once)."""
+    import psycopg
+    from django.db import connection
+
+    from nuvlyx.api.idempotency import lock_name
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [lock_name(store.pk, "busy")])
+        busy = api.post("/echo", {"amount": "1.00"}, headers={"Idempotency-Key": "busy"})
+        assert_error(busy, 409, "idempotency_conflict")
+        assert not IdempotencyKey.objects.filter(key="busy").exists()
+        other.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [lock_name(store.pk, "busy")])
+    done = api.post("/echo", {"amount": "1.00"}, headers={"Idempotency-Key": "busy"})
+    assert done.status_code == 201 and "Idempotent-Replayed" not in done
+    again = api.post("/echo", {"amount": "1.00"}, headers={"Idempotency-Key": "busy"})
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true" and again.content == done.content
+
+
+@KERNEL
+def test_a_keyed_post_commits_once(api, django_assert_max_num_queries):
+    """The key's lock, its read and its stored response ride in the request's own transaction: no
+    separate claim commit (issue 15)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/echo", {"amount": "1.00"}, headers={"Idempotency-Key": "one-commit"})
+    assert response.status_code == 201
+    sql = [q["sql"] for q in queries]
+    assert sum("pg_try_advisory_xact_lock" in q for q in sql) == 1
+    assert sum(q.startswith("INSERT") and "api_idempotencykey" in q for q in sql) == 1
+    assert not any(q.startswith("UPDATE") and "api_idempotencykey" in q for q in sql)
+
+
 @pytest.mark.live
 @pytest.mark.concurrency
 def test_ten_concurrent_duplicates_against_a_live_server_credit_once(live_server_proc, store, make_token):
