@@ -49,6 +49,16 @@ def test_create_token_prints_only_the_token(store):
     assert token.scopes == ["orders:read", "wallet:write"] and token.expires_at is not None
 
 
+def test_create_token_test_mode_acts_on_the_sandbox(store, client):
+    plaintext = run("create_token", store.slug, "--name", "bot", "--all-scopes", "--test").strip()
+    assert plaintext.startswith("nvl_test_") and tokens.is_well_formed(plaintext)
+    token = ApiToken.objects.select_related("store").get(token_hash=tokens.hash_token(plaintext))
+    assert token.store.sandbox_of_id == store.pk
+    me = client.get("/api/v1/external/me", HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    assert me.status_code == 200 and me.json()["livemode"] is False
+    assert "revoked" in run("revoke_token", tokens.display_prefix(plaintext))
+
+
 def test_create_token_all_scopes(store):
     from nuvlyx.api.permissions import SCOPES
 

@@ -19,8 +19,13 @@ class Command(BaseCommand):
         group.add_argument("--all-scopes", action="store_true")
         parser.add_argument("--expires-in-days", type=int, default=None)
         parser.add_argument("--rate-limit", type=int, default=None, help="requests per minute for this token")
+        parser.add_argument(
+            "--test",
+            action="store_true",
+            help="an nvl_test_ token of the store's sandbox (test mode; the sandbox is created on first use)",
+        )
 
-    def handle(self, *args, slug, name, scopes, all_scopes, expires_in_days, rate_limit, **options):
+    def handle(self, *args, slug, name, scopes, all_scopes, expires_in_days, rate_limit, test, **options):
         store = Store.objects.filter(slug=slug).first()
         if store is None:
             raise CommandError(f"unknown store {slug!r}")
@@ -32,7 +37,12 @@ class Command(BaseCommand):
         expires_at = now() + timedelta(days=expires_in_days) if expires_in_days else None
         try:
             _, plaintext = api_token_create(
-                store=store, name=name, scopes=scope_list, expires_at=expires_at, rate_limit_per_minute=rate_limit
+                store=store,
+                name=name,
+                scopes=scope_list,
+                expires_at=expires_at,
+                rate_limit_per_minute=rate_limit,
+                livemode=False if test else None,
             )
         except TokenError as exc:
             raise CommandError(str(exc)) from None
