@@ -234,6 +234,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 EVENT_DISPATCH_MAX_ATTEMPTS = env.int("EVENT_DISPATCH_MAX_ATTEMPTS", default=10)
 # How often beat runs the sweepers (tests shorten it to see recovery after a broker outage).
 SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60.0)
+# An event still undispatched this long after its commit is re-queued by the sweeper (its own task was
+# lost: broker down at commit, worker died). Shorter only re-dispatches more often (dispatch is idempotent).
+EVENT_SWEEP_GRACE_SECONDS = env.float("EVENT_SWEEP_GRACE_SECONDS", default=30.0)
 # How often beat looks for due subscription reminders (orders/reminders.py; tests shorten it).
 LICENSE_REMINDER_INTERVAL_SECONDS = env.float("LICENSE_REMINDER_INTERVAL_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {

@@ -71,7 +71,11 @@ def private_stack(tmp_path):
     url = f"redis://127.0.0.1:{port}/0"
     # a short retry schedule: a delivery that failed once is retried within the test's wait
     env = subprocess_env(
-        REDIS_URL=url, CELERY_BROKER_URL=url, SWEEP_INTERVAL_SECONDS="3", WEBHOOK_RETRY_SCHEDULE="2,5,10,20"
+        REDIS_URL=url,
+        CELERY_BROKER_URL=url,
+        SWEEP_INTERVAL_SECONDS="3",
+        EVENT_SWEEP_GRACE_SECONDS="5",
+        WEBHOOK_RETRY_SCHEDULE="2,5,10,20",
     )
     stack = {"port": port, "procs": procs, "tmp": tmp_path}
     try:

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 
 from .events import dispatch, enqueue_dispatch
 from .models import Event
@@ -21,7 +22,7 @@ def dispatch_events(self, event_ids: list[str]) -> None:
 @shared_task(name="core.sweep_events")
 def sweep_events() -> int:
     """Re-enqueue events that were never fanned out (broker down at commit, worker died); dead ones stay."""
-    cutoff = now() - timedelta(seconds=30)
+    cutoff = now() - timedelta(seconds=settings.EVENT_SWEEP_GRACE_SECONDS)  # its own task may still be queued
     ids = list(
         Event.objects.filter(dispatched_at__isnull=True, dead_at__isnull=True, created_at__lt=cutoff)
         .order_by("created_at")
