@@ -23,10 +23,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
@@ -188,9 +188,15 @@ def wait(driver: WebDriver, timeout: float = TIMEOUT) -> WebDriverWait:
 
 def click_and_wait_for_page(driver: WebDriver, element: WebElement) -> None:
     """Click something that loads a new page (a submit button, a link) and wait until it has loaded."""
+    # The old page is marked and we wait for a document without the mark. Selenium's staleness_of asks
+    # the old element whether it is enabled; mid-navigation Chromium can answer that with "Node with
+    # given id does not belong to the document" (an unknown error, not a stale reference), which failed
+    # a CI run. While the page changes, any WebDriver error means "not yet" and the wait goes on.
+    driver.execute_script("window.__nvlOldPage = true")
     element.click()
-    wait(driver).until(expected_conditions.staleness_of(element))
-    wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, TIMEOUT, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return !window.__nvlOldPage && document.readyState === 'complete'")
+    )
 
 
 def console_errors(driver: WebDriver) -> list[str]:
