@@ -1157,7 +1157,7 @@ def render(ctx: dict) -> str:
     ratio_row("orders_list", "GET /orders?limit=100")
     ratio_row("orders_create", "POST /orders (distinct customers)")
     pg = ctx["pgbench"]
-    oc = sc["orders_create"].result
+    oc = sc["orders_create"].result if "orders_create" in sc else None
     if oc and pg.get("tps"):
         pr = oc["ok_rps"] / pg["tps"]
         lines.append(
@@ -1173,7 +1173,7 @@ def render(ctx: dict) -> str:
         )
     else:
         lines.append("| POST /orders: no errors but expected 400s | - | n/a |")
-    cont = sc["orders_contention"].result
+    cont = sc["orders_contention"].result if "orders_contention" in sc else None
     if cont:
         bad = cont["c5xx"] + cont["socket_errors"]
         lines.append(

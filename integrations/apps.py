@@ -12,8 +12,9 @@ class IntegrationsConfig(AppConfig):
         from nuvlyx.core.events import register_event_handler
 
         from . import signals  # noqa: F401  (the token cache's invalidations)
-        from .whatsapp import CHANNEL, handle_event, store_wants
+        from .sql import ROUTE_WANTED
+        from .whatsapp import CHANNEL, handle_event
 
         register_encrypted_field("integrations.MosendConnection", "api_key_encrypted")
-        register_event_handler("whatsapp", handle_event, wants=store_wants)
+        register_event_handler("whatsapp", handle_event, wants_sql=ROUTE_WANTED)
         register_channel(CHANNEL)

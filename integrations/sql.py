@@ -29,7 +29,10 @@ TOKEN_BY_HASH = render(
     S=Store,
 )
 
-# On every write that emits: does an enabled WhatsApp route want one of these event types?
+# The outbox's interest test (nuvlyx/core/events.py, evaluated inside the INSERT of the events): does an
+# enabled WhatsApp route want one of these event types?
 ROUTE_WANTED = render(
-    "SELECT 1 FROM {R} WHERE {R.store} = %s AND {R.enabled} AND {R.event_type} = ANY(%s) LIMIT 1", R=TemplateRoute
+    "EXISTS (SELECT 1 FROM {R} WHERE {R.store} = wanted_for.store_id AND {R.enabled}"
+    " AND {R.event_type} = ANY(wanted_for.types))",
+    R=TemplateRoute,
 )

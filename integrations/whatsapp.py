@@ -33,10 +33,9 @@ from django.utils.translation import gettext_lazy
 from nuvlyx.core import crypto, delivery
 from nuvlyx.core.events import EVENT_TYPES
 from nuvlyx.core.models import Event, Store
-from nuvlyx.core.sql import sql_exists
 from nuvlyx.core.timeutil import now
 
-from . import mosend, sql
+from . import mosend
 from .models import MessageLog, MosendConnection, TemplateRoute
 
 logger = logging.getLogger(__name__)
@@ -453,11 +452,3 @@ def message_send(*, message_id) -> str:
     """One attempt at sending a PENDING message (the `integrations.send_whatsapp` task)."""
     return delivery.attempt(CHANNEL, message_id)
 
-
-def store_wants(store_id, event_types: list[str]) -> bool:
-    """Is an enabled template route set for one of these event types in the store? (one query)
-
-    Used by the outbox to skip queuing a fan-out with nothing to send or log.
-    """
-    # on every write that emits: no ORM compilation
-    return sql_exists(sql.ROUTE_WANTED, [store_id, list(event_types)])

@@ -11,9 +11,9 @@ class WebhooksConfig(AppConfig):
         from nuvlyx.core.delivery import register_channel
         from nuvlyx.core.events import register_event_handler
 
-        from .selectors import store_wants
         from .services import CHANNEL, fan_out
+        from .sql import ENDPOINT_WANTED
 
         register_encrypted_field("webhooks.WebhookEndpoint", "secret_encrypted")
-        register_event_handler("webhooks", fan_out, wants=store_wants)
+        register_event_handler("webhooks", fan_out, wants_sql=ENDPOINT_WANTED)
         register_channel(CHANNEL)

@@ -4,9 +4,7 @@ from django.db.models import QuerySet
 
 from nuvlyx.core.errors import NotFound
 from nuvlyx.core.models import Store
-from nuvlyx.core.sql import sql_exists
 
-from . import sql
 from .filters import DeliveryFilter
 from .models import Delivery, WebhookEndpoint
 
@@ -53,14 +51,3 @@ def delivery_get(*, endpoint: WebhookEndpoint, delivery_id) -> Delivery:
         raise NotFound("Delivery not found")
     return delivery
 
-
-def store_wants(store_id, event_types: list[str]) -> bool:
-    """Does any active endpoint of the store subscribe to one of these event types? (one query)
-
-    Used by the outbox to skip queuing a fan-out nobody would receive. webhook.test is always
-    wanted: it targets the endpoint it was sent for.
-    """
-    if "webhook.test" in event_types:
-        return True
-    # on every write that emits: no ORM compilation
-    return sql_exists(sql.ENDPOINT_WANTED, [store_id, list(event_types)])

@@ -22,6 +22,7 @@ from django.http import HttpResponse
 from nuvlyx.core import crypto
 from nuvlyx.core.timeutil import now
 
+from . import sql
 from .errors import DomainError
 from .models import IdempotencyKey
 
@@ -79,13 +80,17 @@ def claim(*, store, key: str, fp: str) -> IdempotencyKey | None:
         (locked,) = cursor.fetchone()
     if not locked:
         raise in_progress()
-    existing = IdempotencyKey.objects.filter(store=store, key=key).first()
-    if existing is None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.KEY_LOOKUP, [store.pk, key])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    existing = IdempotencyKey.from_db(connection.alias, sql.KEY_FIELDS, list(row))
     if existing.created_at < now() - settings.IDEMPOTENCY_TTL or existing.state != IdempotencyKey.State.COMPLETED:
         # Expired (start over under the same key), or an IN_FLIGHT row of the earlier two-transaction
         # scheme, whose request is over (we hold the lock): delete only the row we saw.
-        IdempotencyKey.objects.filter(pk=existing.pk).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(sql.KEY_DELETE, [existing.pk])
         return None
     if existing.fingerprint != fp:
         raise DomainError(
@@ -101,19 +106,23 @@ def is_storable(status: int, code: str | None) -> bool:
 
 
 def store_response(*, store, key: str, fp: str, status: int, body: bytes, content_type: str) -> None:
-    """Keep the response under the key, in the transaction of the effect it describes."""
+    """Keep the response under the key, in the transaction of the effect it describes (no savepoint:
+    a failure here must roll the effect back with it)."""
+    stamp = now()
+    params = [
+        store.pk,
+        key,
+        fp,
+        IdempotencyKey.State.COMPLETED,
+        stamp,
+        status,
+        crypto.encrypt(body.decode("utf-8")),
+        content_type,
+        stamp,
+    ]
     try:
-        with transaction.atomic():
-            IdempotencyKey.objects.create(
-                store=store,
-                key=key,
-                fingerprint=fp,
-                state=IdempotencyKey.State.COMPLETED,
-                locked_at=now(),
-                response_status=status,
-                response_body_encrypted=crypto.encrypt(body.decode("utf-8")),
-                response_content_type=content_type,
-            )
+        with connection.cursor() as cursor:
+            cursor.execute(sql.KEY_STORE, params)
     except IntegrityError:  # cannot happen under the lock; if it does, the effect must not commit either
         raise in_progress() from None
 

@@ -1,9 +1,10 @@
 """The event API every domain app uses: `emit(store=, type=, data=)`.
 
 Consumers (webhooks, WhatsApp) register a handler in their AppConfig.ready(); core never
-imports them. emit() writes the Event row inside the caller's transaction and, on commit,
-enqueues one fan-out task. If the broker is down the row stays undispatched and the
-periodic sweeper picks it up.
+imports them, only their interest tests (SQL). emit() writes the Event row inside the caller's
+transaction and, when a consumer wants it, enqueues one fan-out task on commit; events nobody
+wants are written dispatched. If the broker is down the row stays undispatched and the periodic
+sweeper picks it up.
 """
 
 import logging
@@ -36,28 +37,35 @@ EVENT_TYPES = (
 )
 
 EventHandler = Callable[[Event], None]
-# wants(store_id, event_types) -> bool: could this consumer do anything with these events?
-EventInterest = Callable[[Any, list[str]], bool]
 _handlers: dict[str, EventHandler] = {}
-_interest: dict[str, EventInterest] = {}
+# name -> an SQL boolean over `wanted_for.store_id` (uuid) and `wanted_for.types` (text[]) of one batch
+_interest: dict[str, str] = {}
 
 
-def register_event_handler(name: str, handler: EventHandler, *, wants: EventInterest | None = None) -> None:
+def register_event_handler(name: str, handler: EventHandler, *, wants_sql: str | None = None) -> None:
     """Register a consumer. Handlers must be idempotent: an event may be dispatched twice.
 
-    `wants` (optional) answers cheaply whether the consumer has anything configured for a store and
-    these event types (an active webhook endpoint, an enabled WhatsApp route). When no consumer
-    wants a transaction's events, they are marked dispatched after commit and no task is queued.
+    `wants_sql` (optional) is the consumer's interest test as an SQL boolean expression over
+    `wanted_for.store_id` and `wanted_for.types` (e.g. "is there an active webhook endpoint for one of
+    these types?"). It runs inside the INSERT of the events (sql.event_insert): events no consumer
+    wants are written dispatched, and no task is queued for them. Without it, every event is wanted.
     """
     _handlers[name] = handler
-    if wants is None:
+    if wants_sql is None:
         _interest.pop(name, None)
     else:
-        _interest[name] = wants
+        _interest[name] = wants_sql
+
+
+def _wanted_expression() -> str:
+    return " OR ".join(f"({_interest.get(name, 'TRUE')})" for name in _handlers) or "FALSE"
 
 
 def anyone_wants(store_id, event_types: list[str]) -> bool:
-    return any(name not in _interest or _interest[name](store_id, event_types) for name in _handlers)
+    """Would a consumer do anything with these events of this store? (the test emit_many runs)"""
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(sql.events_wanted(_wanted_expression()), [store_id, list(event_types)])
+        return bool(cursor.fetchone()[0])
 
 
 def event_handlers() -> dict[str, EventHandler]:
@@ -70,7 +78,8 @@ def emit(*, store: Store, type: str, data: dict[str, Any]) -> Event:
 
 
 def emit_many(*, store: Store, events: list[tuple[str, dict[str, Any]]]) -> list[Event]:
-    """Several events of one change (order.created + order.completed) in one INSERT, in order."""
+    """Several events of one change (order.created + order.completed) in one INSERT, in order; the
+    same statement asks the consumers whether they want them (unwanted ones are written dispatched)."""
     for event_type, _ in events:
         if event_type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {event_type!r}")
@@ -80,62 +89,45 @@ def emit_many(*, store: Store, events: list[tuple[str, dict[str, Any]]]) -> list
         event.payload = envelope(event, data, livemode=store.sandbox_of_id is None)
         rows.append(event)
     connection = transaction.get_connection()
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
-    params = [v for e in rows for v in (e.pk, e.store_id, e.type, e.payload_encrypted, e.created_at)]
+    params: list[Any] = [store.pk, sorted({event.type for event in rows})]
+    params += [v for e in rows for v in (e.pk, e.store_id, e.type, e.payload_encrypted, e.created_at)]
     with connection.cursor() as cursor:
-        cursor.execute(sql.EVENT_INSERT + values, params)
+        cursor.execute(sql.event_insert(len(rows), _wanted_expression()), params)
+        wanted = cursor.fetchone()[0]
     for event in rows:
         event._state.adding = False
         event._state.db = connection.alias
-    for event in rows:
-        _dispatch_after_commit(event)
+        if not wanted:
+            event.dispatched_at = event.created_at
+    if wanted:
+        _dispatch_after_commit([event.pk for event in rows])
     return rows
 
 
-def _dispatch_after_commit(event: Event) -> None:
+def _dispatch_after_commit(event_ids: list) -> None:
     """One fan-out task per transaction, not per event (an order emits two events at once).
 
     The batch rides on this transaction's on-commit callback: if the transaction (or the savepoint
     that registered it) rolls back, Django drops the callback and the next emit starts a new batch.
+    If this process dies before the task is queued, the sweeper dispatches the events.
     """
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        _flush([event.pk], {(event.store_id, event.type)})
+        enqueue_dispatch(event_ids)
         return
     for _sids, callback, _robust in connection.run_on_commit:
         batch = getattr(callback, "event_batch", None)
         if batch is not None:
-            batch.append(event.pk)
-            callback.event_kinds.add((event.store_id, event.type))
+            batch.extend(event_ids)
             return
 
-    batch = [event.pk]
-    kinds = {(event.store_id, event.type)}
+    batch = list(event_ids)
 
     def flush() -> None:
-        _flush(batch, kinds)
+        enqueue_dispatch(batch)
 
     flush.event_batch = batch  # type: ignore[attr-defined]
-    flush.event_kinds = kinds  # type: ignore[attr-defined]
     transaction.on_commit(flush)
-
-
-def _flush(event_ids: list, kinds: set) -> None:
-    """After commit: queue the fan-out, or, when no consumer wants any of these events, mark them
-    dispatched right away (no task, no worker time). If this process dies first, the sweeper
-    dispatches them and the consumers find nothing to do."""
-    by_store: dict = {}
-    for store_id, event_type in kinds:
-        by_store.setdefault(store_id, []).append(event_type)
-    if any(anyone_wants(store_id, sorted(types)) for store_id, types in by_store.items()):
-        enqueue_dispatch(event_ids)
-        return
-    from django.db import connection
-
-    from .timeutil import now
-
-    with connection.cursor() as cursor:
-        cursor.execute(sql.EVENT_MARK_DISPATCHED, [now(), list(event_ids)])
 
 
 def envelope(event: Event, data: dict[str, Any], *, livemode: bool) -> dict[str, Any]:

@@ -54,18 +54,30 @@ def bulk_insert(model, objects: list) -> None:
         obj._state.db = connection.alias
 
 
-def sql_exists(statement: str, params: list) -> bool:
-    """Whether a hand-written `SELECT 1 … LIMIT 1` finds a row (hot-path checks)."""
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchone() is not None
+# The outbox: the events of one change in one INSERT. The consumers' interest tests (their `wants_sql`,
+# over `wanted_for.store_id` / `wanted_for.types`) run inside the same statement: events nobody wants are
+# written dispatched already, so the change costs no extra statement, commit or task (issue 15).
+_EVENT_INSERT_HEAD = render(
+    "WITH wanted_for AS (SELECT %s::uuid AS store_id, %s::text[] AS types)"
+    " INSERT INTO {E} ({E.id}, {E.store}, {E.type}, {E.payload_encrypted}, {E.created_at}, {E.dispatched_at})"
+    " SELECT v.id, v.store_id, v.type, v.payload, v.created_at, CASE WHEN w.wanted THEN NULL ELSE v.created_at END"
+    " FROM (VALUES ",
+    E=Event,
+)
+_EVENT_INSERT_TAIL = render(
+    ") AS v(id, store_id, type, payload, created_at)"
+    " CROSS JOIN (SELECT ({{wanted}}) AS wanted FROM wanted_for) AS w RETURNING {E.dispatched_at} IS NULL",
+    E=Event,
+)
+_EVENT_ROW = "(%s::uuid, %s::uuid, %s, %s, %s::timestamptz)"
 
 
-# The outbox: events of one change in one INSERT (VALUES rows appended by the caller) ...
-EVENT_INSERT = render(
-    "INSERT INTO {E} ({E.id}, {E.store}, {E.type}, {E.payload_encrypted}, {E.created_at}) VALUES ", E=Event
-)
-# ... and marked dispatched in one UPDATE when no consumer wants them.
-EVENT_MARK_DISPATCHED = render(
-    "UPDATE {E} SET {E.dispatched_at} = %s WHERE {E.id} = ANY(%s) AND {E.dispatched_at} IS NULL", E=Event
-)
+def event_insert(rows: int, wanted: str) -> str:
+    """The INSERT of `rows` events of one store; params: store id, the types, then 5 per event. Each
+    returned row says whether the event was wanted (left undispatched for the fan-out)."""
+    return _EVENT_INSERT_HEAD + ", ".join([_EVENT_ROW] * rows) + _EVENT_INSERT_TAIL.replace("{wanted}", wanted)
+
+
+def events_wanted(wanted: str) -> str:
+    """The interest test alone; params: store id, the types."""
+    return f"SELECT ({wanted}) FROM (SELECT %s::uuid AS store_id, %s::text[] AS types) AS wanted_for"  # noqa: S608 - consumers' fixed SQL

@@ -140,3 +140,53 @@ def test_store_without_counter_row_counts(api, store):
     assert body["pagination"]["total"] == 1 and len(body["data"]) == 1
     assert body["data"][0]["orderNumber"] == "ORD-000007" and body["data"][0]["items"] == []
     assert variation.pk  # unused otherwise
+
+
+# An Idempotency-Key adds: its advisory lock, the stored-response lookup, the savepoint the handler runs in
+# (SAVEPOINT, RELEASE: a refusal is rolled back, then stored), order_place's own block becoming a savepoint
+# too (its BEGIN/COMMIT are the key's transaction now: SAVEPOINT, RELEASE), the stored response's INSERT = 7.
+# The same 7 in a test transaction (the key's transaction is a savepoint there).
+KEYED_EXTRA_QUERIES = 7
+
+
+def test_a_keyed_post_orders_costs_seven_statements_more(api, store, django_assert_num_queries):
+    _warm_up(api, store)
+    variation = make_variation(store, price="10.00")
+    stock(variation, 2)
+    customer = make_customer(store, balance="100.00")
+    body = {"customerId": str(customer.pk), "items": [{"variationId": str(variation.pk)}]}
+    with django_assert_num_queries(POST_ONE_ITEM_QUERIES + KEYED_EXTRA_QUERIES):
+        keyed = api.post("/orders", body, headers={"Idempotency-Key": "fast-path"})
+    assert keyed.status_code == 201
+    with django_assert_num_queries(4):  # its transaction (a savepoint here), the lock, the lookup: nothing else
+        replay = api.post("/orders", body, headers={"Idempotency-Key": "fast-path"})
+    assert replay["Idempotent-Replayed"] == "true" and replay.content == keyed.content
+    assert Order.objects.filter(customer=customer).count() == 1
+
+
+def test_no_task_and_no_statement_after_commit_when_nobody_listens(api, store, django_capture_on_commit_callbacks):
+    """No webhook endpoint, no WhatsApp route: the order's events are written dispatched by their INSERT
+    itself, so the commit queues nothing and runs nothing after it (issue 15). Once an endpoint listens,
+    the same order leaves its events undispatched and queues one fan-out for both."""
+    _warm_up(api, store)
+    variation = make_variation(store, price="10.00")
+    stock(variation, 2)
+    customer = make_customer(store, balance="100.00")
+    body = {"customerId": str(customer.pk), "items": [{"variationId": str(variation.pk)}]}
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        placed = api.post("/orders", body)
+    assert placed.status_code == 201
+    assert callbacks == []
+    events = Event.objects.filter(store=store, type__in=["order.created", "order.completed"])
+    assert events.count() == 3  # the warm-up's order.created (a service: not completed) and this order's two
+    assert all(event.dispatched_at is not None for event in events)
+
+    created = api.post("/webhooks", {"url": "https://93.184.215.14/hook", "events": ["order.completed"]})
+    assert created.status_code == 201, created.content
+    with django_capture_on_commit_callbacks() as callbacks:
+        wanted = api.post("/orders", body)
+    assert wanted.status_code == 201
+    assert len(callbacks) == 1  # one fan-out task for both events
+    latest = Event.objects.filter(store=store, type__in=["order.created", "order.completed"]).order_by("-created_at")
+    assert [event.dispatched_at for event in latest[:2]] == [None, None]
