@@ -819,7 +819,7 @@ def run_pgbench(seed, *, clients: int, duration: float, smoke: bool) -> dict:
         PG_USER,
         "-n",
         "-M",
-        "simple",
+        "prepared",  # as the app: its hot statements are prepared (nuvlyx.core.sql.prepared_cursor)
         "-c",
         str(clients),
         "-j",

@@ -21,6 +21,7 @@ from django.db.models.functions import Cast
 from nuvlyx.core.errors import NotFound
 from nuvlyx.core.formats import format_amount, format_datetime, format_id
 from nuvlyx.core.jsonenc import dumps
+from nuvlyx.core.sql import prepared_cursor
 
 from . import render, sql
 from .filters import ProductFilter
@@ -91,7 +92,7 @@ def _list_aggregates(*, store, filters: ProductFilters) -> tuple:
     statement, params = sql.product_list_aggregates(
         store_id=store.pk, filters=filters, unfiltered=filters == ProductFilters()
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(statement, params)
         p_count, p_max, v_count, v_max, v_stock, v_price = cursor.fetchone()
     return p_count, p_max, v_count, v_max, v_stock, v_price
@@ -319,7 +320,7 @@ def product_price_quote_by_id(*, store, product_id, customer) -> dict:
     """
     product_id = Product._meta.pk.to_python(product_id)
     tier: PriceTier | None = customer.tier if customer is not None else None
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.QUOTE, [tier.pk if tier is not None else None, store.pk, product_id])
         rows = cursor.fetchall()
     if not rows:

@@ -19,6 +19,7 @@ from psycopg.errors import UniqueViolation
 from nuvlyx.core.crypto import encrypt_many, keyed_hash, keyed_hasher
 from nuvlyx.core.errors import OutOfStock
 from nuvlyx.core.events import emit
+from nuvlyx.core.sql import prepared_cursor
 from nuvlyx.core.timeutil import now
 
 from . import render, sql
@@ -222,7 +223,7 @@ def license_take(*, variation: Variation, quantity: int, delivered_at: datetime 
 
 def _take(*, variation, quantity: int, delivered_at, expires_at) -> list[License]:
     """Lock (SKIP LOCKED) and deliver in one statement: one round trip instead of two."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             sql.LICENSE_TAKE,
             [License.Status.DELIVERED, delivered_at, expires_at, variation.pk, License.Status.AVAILABLE, quantity],
@@ -258,7 +259,7 @@ def stock_row(variation_id) -> dict:
 
 def _counters_after_take(*, variation: Variation, count: int) -> None:
     # One statement on the hot path; it also says whether the low-stock check below can fire.
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.VARIATION_COUNTERS_AFTER_TAKE, [count, count, now(), variation.pk])
         (may_be_low,) = cursor.fetchone()
     if not may_be_low:

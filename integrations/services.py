@@ -9,6 +9,7 @@ from nuvlyx.core.errors import DomainError
 from nuvlyx.core.models import Store
 from nuvlyx.core.sandbox import store_sandbox
 from nuvlyx.core.scopes import SCOPES
+from nuvlyx.core.sql import prepared_cursor
 from nuvlyx.core.timeutil import now
 
 from . import sql, token_cache, tokens
@@ -94,7 +95,7 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
 
 
 def _token_by_hash(token_hash: str) -> ApiToken | None:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.TOKEN_BY_HASH, [token_hash])
         row = cursor.fetchone()
     if row is None:

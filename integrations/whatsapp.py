@@ -451,4 +451,3 @@ def enqueue_send(message_id, countdown: float | None = None) -> None:
 def message_send(*, message_id) -> str:
     """One attempt at sending a PENDING message (the `integrations.send_whatsapp` task)."""
     return delivery.attempt(CHANNEL, message_id)
-

@@ -96,6 +96,12 @@ else:
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 # Off by default: the check is one extra round trip on every request that reuses a connection.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
+# Prepared statements for the hot paths' hand-written SQL (nuvlyx.core.sql.prepared_cursor asks for them
+# explicitly; Django's ORM cursors bind client-side and never prepare). Django turns psycopg's prepared
+# statements off by default for transaction-pooling proxies (PgBouncer < 1.21): behind one, set
+# DATABASE_PREPARED_STATEMENTS=false and those statements are planned on every execution again.
+if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,9 +1,10 @@
 """Reads of orders: the list page and the detail (fixed query counts), rendered by orders.render."""
 
-from django.db import connection, models
+from django.db import models
 from django.db.models import Prefetch, QuerySet
 
 from nuvlyx.core.formats import format_amount, format_datetime, format_id
+from nuvlyx.core.sql import prepared_cursor
 from nuvlyx.core.timeutil import now
 
 from . import render, sql
@@ -151,7 +152,7 @@ def order_detail(*, store, order_id) -> dict | None:
     change), or None (unknown id, or another store's order). Two statements (orders/sql.py:
     ORDER_DETAIL, ORDER_DETAIL_ITEMS) that return the values as the API writes them; one when the
     order is not found."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.ORDER_DETAIL, [str(order_id), str(store.pk)])
         row = cursor.fetchone()
         if row is None:

@@ -24,7 +24,7 @@ from catalog.stock import expiry_for, license_replace, license_take
 from nuvlyx.core.crypto import encrypt
 from nuvlyx.core.errors import Conflict, DomainError, ProductUnavailable, ValidationFailed
 from nuvlyx.core.events import emit, emit_many
-from nuvlyx.core.sql import bulk_insert
+from nuvlyx.core.sql import bulk_insert, prepared_cursor
 from nuvlyx.core.timeutil import now
 from wallets.selectors import customer_resolve
 from wallets.services import wallet_debit, wallet_lock, wallet_refund
@@ -77,7 +77,7 @@ def _insert_order_numbered(order: Order) -> None:
         order.updated_at,
         order.completed_at,
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.ORDER_BUMP_AND_INSERT, params)
         row = cursor.fetchone()
         if row is None:  # the store's first order
@@ -108,7 +108,7 @@ def _variations_with_tier_prices(*, store, variation_ids: list, tier_id) -> tupl
 
 def _variations_with_tier_prices_sql(*, store, variation_ids: list, tier_id) -> tuple[dict, dict]:
     """The same read hand-written: it runs on every order (ORM compilation dominated it)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.VARIATIONS_WITH_TIER_PRICE, [tier_id, store.pk, list(variation_ids)])
         rows = cursor.fetchall()
     v_names, p_names = sql.VARIATION_FIELDS, sql.PRODUCT_FIELDS

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from catalog.models import PriceTier
 from nuvlyx.core.errors import DomainError, NotFound, ValidationFailed
 from nuvlyx.core.phones import PhoneError, normalize_phone
+from nuvlyx.core.sql import prepared_cursor
 
 from . import sql
 from .filters import CustomerFilter
@@ -19,7 +20,7 @@ PHONE_NOT_LINKED = "No customer has linked the phone {phone} (WhatsApp not linke
 
 def _customer_fetch(statement: str, *, store, value) -> Customer | None:
     """The customer and its tier (wallets/sql.py) as instances: `customer.store` is the caller's store."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(statement, [store.pk, value])
         row = cursor.fetchone()
     if row is None:

@@ -14,6 +14,7 @@ from nuvlyx.core.errors import Conflict, DomainError, InsufficientBalance
 from nuvlyx.core.events import emit
 from nuvlyx.core.money import MAX_BALANCE, format_amount
 from nuvlyx.core.phones import normalize_phone
+from nuvlyx.core.sql import prepared_cursor
 from nuvlyx.core.timeutil import now
 
 from . import render, sql
@@ -117,7 +118,7 @@ def wallet_ensure(*, customer: Customer) -> Wallet:
 
 def _wallet_locked(customer_id) -> Wallet | None:
     # Hand-written: this runs on every order and recharge.
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.WALLET_LOCK, [customer_id])
         row = cursor.fetchone()
     return Wallet.from_db(connection.alias, sql.WALLET_FIELDS, list(row)) if row else None
@@ -169,7 +170,7 @@ def _append(
         actor_user=actor_user,
     )
     # The two writes of every balance change, hand-written (ORM compilation dominated them).
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.LEDGER_INSERT, [getattr(entry, name) for name in sql.LEDGER_FIELDS])
         cursor.execute(sql.WALLET_UPDATE, [new_balance, entry.created_at, wallet.pk])
     entry._state.adding = False

@@ -50,4 +50,3 @@ def delivery_get(*, endpoint: WebhookEndpoint, delivery_id) -> Delivery:
     if delivery is None:
         raise NotFound("Delivery not found")
     return delivery
-

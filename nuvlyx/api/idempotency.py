@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.http import HttpResponse
 
 from nuvlyx.core import crypto
+from nuvlyx.core.sql import prepared_cursor
 from nuvlyx.core.timeutil import now
 
 from . import sql
@@ -75,12 +76,12 @@ def dumps_sorted(value) -> bytes:
 def claim(*, store, key: str, fp: str) -> IdempotencyKey | None:
     """Inside the request's transaction: the stored response to replay, or None (run the request).
     409 when a request with this key is running right now; 422 when the key served another request."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(TRY_LOCK, [lock_name(store.pk, key)])
         (locked,) = cursor.fetchone()
     if not locked:
         raise in_progress()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.KEY_LOOKUP, [store.pk, key])
         row = cursor.fetchone()
     if row is None:
@@ -121,7 +122,7 @@ def store_response(*, store, key: str, fp: str, status: int, body: bytes, conten
         stamp,
     ]
     try:
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(sql.KEY_STORE, params)
     except IntegrityError:  # cannot happen under the lock; if it does, the effect must not commit either
         raise in_progress() from None

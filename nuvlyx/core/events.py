@@ -91,7 +91,7 @@ def emit_many(*, store: Store, events: list[tuple[str, dict[str, Any]]]) -> list
     connection = transaction.get_connection()
     params: list[Any] = [store.pk, sorted({event.type for event in rows})]
     params += [v for e in rows for v in (e.pk, e.store_id, e.type, e.payload_encrypted, e.created_at)]
-    with connection.cursor() as cursor:
+    with sql.prepared_cursor() as cursor:
         cursor.execute(sql.event_insert(len(rows), _wanted_expression()), params)
         wanted = cursor.fetchone()[0]
     for event in rows:

@@ -11,8 +11,40 @@ at import; every value is a query parameter.
 from __future__ import annotations
 
 from django.db import connection
+from django.db.backends.postgresql.base import ServerBindingCursor
 
 from .models import Event
+
+
+class _PreparingCursor(ServerBindingCursor):
+    """psycopg's server-side binding cursor (Django's own class for it), every statement prepared."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        result = super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+        if connection.queries_logged:
+            # What Django's query log reads (ops.last_executed_query: cursor._query.query), with the
+            # values inlined as for the ORM's statements; psycopg leaves it unset for server-side binding.
+            self._query = _LoggedQuery(connection.ops.compose_sql(query, params).encode())
+        return result
+
+
+class _LoggedQuery:
+    __slots__ = ("query",)
+
+    def __init__(self, query: bytes):
+        self.query = query
+
+
+def prepared_cursor():
+    """A cursor for the hot paths' hand-written statements: each is parsed and planned once per
+    connection (a PostgreSQL prepared statement, kept by psycopg, up to 100 per connection) instead of
+    on every execution, as Django's client-side binding cursors do. Planning was most of the server's
+    time on these point statements (EXPLAIN: 0.11-0.25 ms planning against 0.03-0.07 ms executing).
+    Through Django's cursor wrapper: query logging, execute wrappers, error translation as usual.
+    The ORM keeps Django's default cursors (its SQL is not written for server-side binding)."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(_PreparingCursor(connection.connection))
 
 
 class _Names:
@@ -47,7 +79,7 @@ def bulk_insert(model, objects: list) -> None:
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     insert = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
     params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objects for f in fields]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(insert + ", ".join([row] * len(objects)), params)
     for obj in objects:
         obj._state.adding = False
