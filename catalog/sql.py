@@ -133,11 +133,17 @@ LICENSE_TAKE = render(
     " RETURNING " + ", ".join(f"{{L.{n}}}" for n in LICENSE_TAKE_FIELDS),
     L=License,
 )
-# The variation's counters after a take; it also says whether the low-stock check can fire.
-VARIATION_COUNTERS_AFTER_TAKE = render(
-    "UPDATE {V} SET {V.stock_available} = {V.stock_available} - %s,"
-    " {V.stock_delivered} = {V.stock_delivered} + %s, {V.updated_at} = %s WHERE {V.id} = %s"
+# The take and the variation's counters in one statement (a data-modifying WITH; the counters move only
+# when all `quantity` were taken, else the caller raises OutOfStock and rolls back): each returned row
+# is a taken license and whether the low-stock check can fire. Params: the take's 6, updated_at, the
+# variation id, quantity.
+LICENSE_TAKE_COUNTED = render(
+    "WITH taken AS (" + LICENSE_TAKE + "),"  # noqa: S608 - names from _meta only
+    " counted AS (UPDATE {V} SET {V.stock_available} = {V.stock_available} - (SELECT count(*) FROM taken),"
+    " {V.stock_delivered} = {V.stock_delivered} + (SELECT count(*) FROM taken), {V.updated_at} = %s"
+    " WHERE {V.id} = %s AND (SELECT count(*) FROM taken) = %s"
     " RETURNING {V.depends_on_stock} AND NOT {V.low_stock_notified}"
-    " AND {V.stock_available} < {V.low_stock_threshold}",
+    " AND {V.stock_available} < {V.low_stock_threshold} AS may_be_low)"
+    " SELECT taken.*, (SELECT may_be_low FROM counted) FROM taken",
     V=Variation,
 )

@@ -217,20 +217,20 @@ def license_take(*, variation: Variation, quantity: int, delivered_at: datetime 
     if len(licenses) < quantity:
         # The caller's transaction rolls back, undoing any license marked above.
         raise OutOfStock(f"Out of stock: {variation.sku} has fewer than {quantity} license(s) available")
-    _counters_after_take(variation=variation, count=quantity)
     return licenses
 
 
 def _take(*, variation, quantity: int, delivered_at, expires_at) -> list[License]:
-    """Lock (SKIP LOCKED) and deliver in one statement: one round trip instead of two."""
+    """Lock (SKIP LOCKED) and deliver, and move the variation's counters when all `quantity` were taken: one
+    statement (sql.LICENSE_TAKE_COUNTED). Fewer licenses than `quantity` → the caller raises OutOfStock."""
+    params = [License.Status.DELIVERED, delivered_at, expires_at, variation.pk, License.Status.AVAILABLE, quantity]
     with prepared_cursor() as cursor:
-        cursor.execute(
-            sql.LICENSE_TAKE,
-            [License.Status.DELIVERED, delivered_at, expires_at, variation.pk, License.Status.AVAILABLE, quantity],
-        )
+        cursor.execute(sql.LICENSE_TAKE_COUNTED, [*params, now(), variation.pk, quantity])
         rows = cursor.fetchall()
+    if len(rows) == quantity and rows[0][-1]:
+        _flag_low_stock(variation)
     rows.sort(key=lambda row: (row[sql.LICENSE_TAKE_FIELDS.index("created_at")], row[0]))
-    return [License.from_db(connection.alias, sql.LICENSE_TAKE_FIELDS, list(row)) for row in rows]
+    return [License.from_db(connection.alias, sql.LICENSE_TAKE_FIELDS, list(row[:-1])) for row in rows]
 
 
 STOCK_FIELDS = (
@@ -257,14 +257,9 @@ def stock_row(variation_id) -> dict:
     return render.stock_row(Variation.objects.filter(pk=variation_id).values(*STOCK_FIELDS).get())
 
 
-def _counters_after_take(*, variation: Variation, count: int) -> None:
-    # One statement on the hot path; it also says whether the low-stock check below can fire.
-    with prepared_cursor() as cursor:
-        cursor.execute(sql.VARIATION_COUNTERS_AFTER_TAKE, [count, count, now(), variation.pk])
-        (may_be_low,) = cursor.fetchone()
-    if not may_be_low:
-        return
-    # The flag flips once (the row is locked by the update above): inventory.low_stock is emitted once.
+def _flag_low_stock(variation: Variation) -> None:
+    """After a take whose counters may have crossed the threshold (sql.LICENSE_TAKE_COUNTED says so).
+    The flag flips once (the row is locked by that update): inventory.low_stock is emitted once."""
     flagged = Variation.objects.filter(
         pk=variation.pk,
         low_stock_notified=False,
@@ -287,7 +282,6 @@ def license_replace(*, old_license: License, variation: Variation, expires_at, d
     taken = _take(variation=variation, quantity=1, delivered_at=delivered_at, expires_at=expires_at)
     if not taken:
         raise OutOfStock(f"Out of stock: {variation.sku} has no license available for a replacement")
-    _counters_after_take(variation=variation, count=1)
     License.objects.filter(pk=old_license.pk).update(status=License.Status.REPLACED)
     old_license.status = License.Status.REPLACED
     Variation.objects.filter(pk=variation.pk).update(stock_delivered=F("stock_delivered") - 1, updated_at=now())

@@ -24,6 +24,7 @@ from catalog.stock import expiry_for, license_replace, license_take
 from nuvlyx.core.crypto import encrypt
 from nuvlyx.core.errors import Conflict, DomainError, ProductUnavailable, ValidationFailed
 from nuvlyx.core.events import emit, emit_many
+from nuvlyx.core.formats import format_order_number
 from nuvlyx.core.sql import bulk_insert, prepared_cursor
 from nuvlyx.core.timeutil import now
 from wallets.selectors import customer_resolve
@@ -247,12 +248,13 @@ def order_place(
             )
         )
     bulk_insert(OrderItem, rows)
+    # The events' data (what GET /orders/:id will answer), rendered from the objects in memory before the
+    # counter row is locked; only the number is not known yet.
     data = order_detail_data(order, items=rows)
 
     # 4. the order number, last: counter bump + order row in one statement, then the two events
-    #    (their data rendered from the objects in memory: no query while the counter row is locked)
     _insert_order_numbered(order)
-    data = order_detail_data(order, items=rows)
+    data["orderNumber"] = format_order_number(order.number)
     emit_many(
         store=store,
         events=[("order.created", data)] + ([("order.completed", data)] if all_delivered else []),

@@ -49,3 +49,5 @@ LEDGER_INSERT = render(
     L=LedgerEntry,
 )
 WALLET_UPDATE = render("UPDATE {W} SET {W.balance} = %s, {W.updated_at} = %s WHERE {W.customer} = %s", W=Wallet)
+# ... sent as one statement (a data-modifying WITH): one round trip per balance change (issue 15).
+LEDGER_APPEND = "WITH entry AS (" + LEDGER_INSERT + ") " + WALLET_UPDATE

@@ -14,14 +14,16 @@ from wallets.tests.factories import make_customer
 pytestmark = pytest.mark.django_db
 
 # A 1-item order from stock, steady state (counter row exists, token already used), in a test transaction:
-# token (1); SAVEPOINT order_place; customer (1); variations + tier prices (1); wallet_debit (no savepoint of its
-# own): lock, ledger insert, balance update (3); license_take: one SKIP LOCKED update … returning, one counters
-# update that also says whether the low-stock flag can flip (2); items insert (1); counter bump + order insert (1);
-# both events in one insert (1); RELEASE = 13.
+# SAVEPOINT order_place; customer (1); variations + tier prices (1); wallet_debit (no savepoint of its own):
+# lock, then ledger insert + balance update in one statement (2); license_take: the SKIP LOCKED update … returning
+# and the counters update in one statement, which also says whether the low-stock flag can flip (1); items insert
+# (1); counter bump + order insert (1); both events in one insert, which also asks whether anyone wants them (1);
+# RELEASE = 10. The token is authenticated from the process cache.
 # Before issue 8 it was 24 (separate tier-price query; counter get_or_create + lock + update; order insert;
-# order + items re-read for the events; wallet savepoint; license select then update).
-POST_ONE_ITEM_QUERIES = 12  # 13 before the token cache (issue 15) took the token query away
-PER_EXTRA_STOCK_VARIATION = 2  # license_take of one more variation (catalog.stock)
+# order + items re-read for the events; wallet savepoint; license select then update); 13 after it, 12 with the
+# token cache, 10 with the combined statements (issue 15).
+POST_ONE_ITEM_QUERIES = 10
+PER_EXTRA_STOCK_VARIATION = 1  # license_take of one more variation (catalog.stock)
 
 
 def _warm_up(api, store):

@@ -354,12 +354,11 @@ def test_replayed_idempotency_key_replaces_once(api, store, delivered):
     assert_error(api.post(replace_path(item), {"reason": "y"}, headers=key), 422, "idempotency_key_reused")
 
 
-# token; savepoint; item (locked); store settings; replacements so far; take (SKIP LOCKED) + counters; old
-# license REPLACED + its counter; replacement row; item → new license; order + items + replacements (the
-# event's data, also the response); event; release
-REPLACE_QUERIES = (
-    14  # the token is authenticated from the process cache; the event reads GET /orders/:id (2 statements)
-)
+# savepoint; item (locked); store settings; replacements so far; take (SKIP LOCKED) and counters in one
+# statement; old license REPLACED + its counter; replacement row; item → new license; order + items +
+# replacements (the event's data, also the response); event; release. The token is authenticated from the
+# process cache; the event reads GET /orders/:id (2 statements).
+REPLACE_QUERIES = 13
 
 
 @pytest.mark.parametrize("items", [1, 5])
