@@ -323,8 +323,14 @@ def product_price_quote_by_id(*, store, product_id, customer) -> dict:
     with prepared_cursor() as cursor:
         cursor.execute(sql.QUOTE, [tier.pk if tier is not None else None, store.pk, product_id])
         rows = cursor.fetchall()
+    return price_quote_from_rows(store=store, product_id=product_id, customer=customer, rows=rows)
+
+
+def price_quote_from_rows(*, store, product_id, customer, rows: list) -> dict:
+    """The quote of sql.quote_statement's rows (product name, tier price, variation columns); none → 404."""
     if not rows:
         raise NotFound(PRODUCT_NOT_FOUND)
+    tier: PriceTier | None = customer.tier if customer is not None else None
     alias = connection.alias
     variations, tier_prices = [], {}
     for row in rows:

@@ -83,18 +83,29 @@ QUOTE_VARIATION_FIELDS = [
 # explicit price of the customer's tier (NULL tier: never matches, every tp.price is NULL), in ONE
 # statement. A product without variations gives one row of NULL variation columns. At most one tier price
 # per (variation, tier) (unique constraint), so one row per variation.
-QUOTE = render(
-    "SELECT p.{P.name}, tp.{TP.price}, "  # noqa: S608 - names from _meta only
+# The tier comes from a one-row source `c` with a `tier_id` column: a parameter here; the customer looked up
+# in the same statement for GET /products/:id/price?customerPhone|customerId (wallets/sql.py, which also
+# selects the customer's columns first: `leading`). Params: the source's, then store id, product id.
+_QUOTE_TAIL = render(
+    " SELECT LEADING p.{P.name}, tp.{TP.price}, "  # noqa: S608 - names from _meta only
     + ", ".join(f"v.{{V.{name}}}" for name in QUOTE_VARIATION_FIELDS)
-    + " FROM {P} p"
+    + " FROM {P} p LEFT JOIN c ON TRUE"
     " LEFT JOIN {V} v ON v.{V.product} = p.{P.id}"
-    " LEFT JOIN {TP} tp ON tp.{TP.variation} = v.{V.id} AND tp.{TP.tier} = %s"
+    " LEFT JOIN {TP} tp ON tp.{TP.variation} = v.{V.id} AND tp.{TP.tier} = c.tier_id"
     " WHERE p.{P.store} = %s AND p.{P.id} = %s"
     " ORDER BY v.{V.position}, v.{V.created_at}, v.{V.id}",
     P=Product,
     V=Variation,
     TP=TierPrice,
 )
+
+
+def quote_statement(tier_source: str, leading: str = "") -> str:
+    """The quote's statement over `WITH c AS (tier_source)`, selecting `leading` columns first."""
+    return "WITH c AS (" + tier_source + ")" + _QUOTE_TAIL.replace("LEADING ", leading)
+
+
+QUOTE = quote_statement("SELECT %s::uuid AS tier_id")
 
 # --- license upload: COPY (binary) in a savepoint; on a unique conflict, INSERT … ON CONFLICT DO NOTHING
 LICENSE_COPY_FIELDS = [

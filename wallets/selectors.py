@@ -1,12 +1,14 @@
 """Reads of customers used across apps (price quote, orders, customers endpoints)."""
 
-from typing import Literal, overload
+from dataclasses import dataclass
+from typing import Any, Literal, overload
 from uuid import UUID
 
 from django.db import connection
 from django.db.models import QuerySet
 
-from catalog.models import PriceTier
+from catalog.models import PriceTier, Product
+from catalog.selectors import price_quote_from_rows
 from nuvlyx.core.errors import DomainError, NotFound, ValidationFailed
 from nuvlyx.core.phones import PhoneError, normalize_phone
 from nuvlyx.core.sql import prepared_cursor
@@ -18,29 +20,64 @@ from .models import Customer, LedgerEntry, Wallet
 PHONE_NOT_LINKED = "No customer has linked the phone {phone} (WhatsApp not linked yet)"
 
 
-def _customer_fetch(statement: str, *, store, value) -> Customer | None:
-    """The customer and its tier (wallets/sql.py) as instances: `customer.store` is the caller's store."""
-    with prepared_cursor() as cursor:
-        cursor.execute(statement, [store.pk, value])
-        row = cursor.fetchone()
-    if row is None:
+@dataclass(frozen=True)
+class CustomerLookup:
+    """A validated customerId (database form) or normalized customerPhone, not looked up yet."""
+
+    by_phone: bool
+    value: Any
+
+    def missing(self) -> DomainError:
+        if self.by_phone:
+            return DomainError(PHONE_NOT_LINKED.format(phone=self.value), status=404, code="phone_not_linked")
+        return NotFound("Customer not found")
+
+
+def customer_lookup(
+    *, customer_id: UUID | str | None, customer_phone: str | None, field: str = "customerPhone"
+) -> CustomerLookup | None:
+    """customerId xor customerPhone (API.md): both → 400; an invalid phone → 422 on `field`; neither → None."""
+    if customer_id is not None and customer_phone is not None:
+        raise DomainError("Send either customerId or customerPhone, not both", status=400, code="bad_request")
+    if customer_id is not None:
+        return CustomerLookup(by_phone=False, value=Customer._meta.pk.get_db_prep_value(customer_id, connection))
+    if customer_phone is None:
+        return None
+    try:
+        return CustomerLookup(by_phone=True, value=normalize_phone(customer_phone))
+    except PhoneError as exc:
+        raise ValidationFailed.field(field, str(exc)) from None
+
+
+def _customer_from_row(row, *, store) -> Customer | None:
+    """The customer and its tier of wallets/sql.py's columns (all NULL: no customer). `customer.store` is the
+    caller's store."""
+    if row[0] is None:
         return None
     split = len(sql.CUSTOMER_FIELDS)
     customer = Customer.from_db(connection.alias, sql.CUSTOMER_FIELDS, list(row[:split]))
     tier = None
     if customer.tier_id is not None:
-        tier = PriceTier.from_db(connection.alias, sql.TIER_FIELDS, list(row[split:]))
+        tier = PriceTier.from_db(connection.alias, sql.TIER_FIELDS, list(row[split : split + len(sql.TIER_FIELDS)]))
     customer.tier = tier
     customer.store = store
     return customer
 
 
-def customer_get(*, store, customer_id: UUID) -> Customer:
-    customer_id = Customer._meta.pk.get_db_prep_value(customer_id, connection)
-    customer = _customer_fetch(sql.CUSTOMER_BY_ID, store=store, value=customer_id)
+def _customer_fetch(lookup: CustomerLookup, *, store) -> Customer:
+    statement = sql.CUSTOMER_BY_LINKED_PHONE if lookup.by_phone else sql.CUSTOMER_BY_ID
+    with prepared_cursor() as cursor:
+        cursor.execute(statement, [store.pk, lookup.value])
+        row = cursor.fetchone()
+    customer = None if row is None else _customer_from_row(row, store=store)
     if customer is None:
-        raise NotFound("Customer not found")
+        raise lookup.missing()
     return customer
+
+
+def customer_get(*, store, customer_id: UUID) -> Customer:
+    value = Customer._meta.pk.get_db_prep_value(customer_id, connection)
+    return _customer_fetch(CustomerLookup(by_phone=False, value=value), store=store)
 
 
 def customer_by_linked_phone(*, store, phone: str, field: str = "phone") -> Customer:
@@ -49,10 +86,7 @@ def customer_by_linked_phone(*, store, phone: str, field: str = "phone") -> Cust
         phone = normalize_phone(phone)
     except PhoneError as exc:
         raise ValidationFailed.field(field, str(exc)) from None
-    customer = _customer_fetch(sql.CUSTOMER_BY_LINKED_PHONE, store=store, value=phone)
-    if customer is None:
-        raise DomainError(PHONE_NOT_LINKED.format(phone=phone), status=404, code="phone_not_linked")
-    return customer
+    return _customer_fetch(CustomerLookup(by_phone=True, value=phone), store=store)
 
 
 @overload
@@ -67,15 +101,30 @@ def customer_resolve(
     *, store, customer_id: UUID | None, customer_phone: str | None, required: bool = True
 ) -> Customer | None:
     """customerId xor customerPhone (API.md). Both → 400; neither → 400 when required, else None."""
-    if customer_id is not None and customer_phone is not None:
-        raise DomainError("Send either customerId or customerPhone, not both", status=400, code="bad_request")
-    if customer_id is not None:
-        return customer_get(store=store, customer_id=customer_id)
-    if customer_phone is not None:
-        return customer_by_linked_phone(store=store, phone=customer_phone, field="customerPhone")
-    if required:
-        raise DomainError("Identify the customer with customerId or customerPhone", status=400, code="bad_request")
-    return None
+    lookup = customer_lookup(customer_id=customer_id, customer_phone=customer_phone)
+    if lookup is None:
+        if required:
+            raise DomainError("Identify the customer with customerId or customerPhone", status=400, code="bad_request")
+        return None
+    return _customer_fetch(lookup, store=store)
+
+
+def product_price_quote_for(*, store, product_id, lookup: CustomerLookup) -> dict:
+    """GET /products/:id/price?customerId|customerPhone: the customer, the product, its variations and the
+    customer's tier prices in ONE statement (wallets/sql.py QUOTE_BY_*). An unknown product is 404 before
+    an unknown customer; the prices are catalog's (catalog.selectors.price_quote_from_rows)."""
+    product_id = Product._meta.pk.to_python(product_id)
+    statement = sql.QUOTE_BY_LINKED_PHONE if lookup.by_phone else sql.QUOTE_BY_CUSTOMER_ID
+    with prepared_cursor() as cursor:
+        cursor.execute(statement, [store.pk, lookup.value, store.pk, product_id])
+        rows = cursor.fetchall()
+    customer = None
+    if rows:
+        customer = _customer_from_row(rows[0], store=store)
+        if customer is None:
+            raise lookup.missing()
+    split = sql.CUSTOMER_AND_TIER_COLUMNS
+    return price_quote_from_rows(store=store, product_id=product_id, customer=customer, rows=[r[split:] for r in rows])
 
 
 def customer_list(*, store, filters: dict | None = None) -> QuerySet[Customer]:

@@ -1,6 +1,7 @@
 """Hand-written SQL of the wallets app (see nuvlyx/core/sql.py for why and how)."""
 
 from catalog.models import PriceTier
+from catalog.sql import quote_statement
 from nuvlyx.core.sql import render
 
 from .models import Customer, LedgerEntry, Wallet
@@ -28,6 +29,23 @@ CUSTOMER_BY_LINKED_PHONE = render(
     C=Customer,
     T=PriceTier,
 )
+
+# GET /products/:id/price?customerId|customerPhone: the customer lookup above as the quote's tier source
+# (catalog.sql.quote_statement), one statement. Its columns come first in every row (NULL when no such
+# customer: the product is still read, so an unknown product answers 404 first). Params: store id, the id
+# or phone, store id, product id.
+CUSTOMER_AND_TIER_COLUMNS = len(CUSTOMER_FIELDS) + len(TIER_FIELDS)
+
+
+def _as_tier_source(lookup: str) -> str:
+    columns = _COLUMNS.split(", ")
+    aliased = ", ".join(f"{column} AS k{i}" for i, column in enumerate(columns))
+    return lookup.replace(_COLUMNS, aliased + ", " + render("c.{C.tier} AS tier_id", C=Customer), 1)
+
+
+_LEADING = ", ".join(f"c.k{i}" for i in range(CUSTOMER_AND_TIER_COLUMNS)) + ", "
+QUOTE_BY_CUSTOMER_ID = quote_statement(_as_tier_source(CUSTOMER_BY_ID), leading=_LEADING)
+QUOTE_BY_LINKED_PHONE = quote_statement(_as_tier_source(CUSTOMER_BY_LINKED_PHONE), leading=_LEADING)
 
 # Every order and recharge: lock the wallet (NO KEY UPDATE: ledger rows referencing it are not blocked).
 WALLET_FIELDS = ["customer_id", "store_id", "balance", "updated_at"]

@@ -134,17 +134,21 @@ def test_the_rule_is_one_function(store, product, silver):
     assert quote_variation(variation=variations[0], tier=None, tier_prices=prices).price == Decimal("10000.00")
 
 
-# --- the fast path (hand-written SQL on PostgreSQL): same bodies, same errors, 2 queries ----------------
-def test_quote_is_two_queries_after_the_token(api, store, product, silver, django_assert_num_queries):
-    """The customer with its tier in one statement; the product, its variations and the tier's explicit
-    prices in another. Nothing per variation."""
-    make_customer(store, tier=silver, phone="+573001234567")
+# --- the fast path (hand-written SQL on PostgreSQL): same bodies, same errors, 1 query -----------------
+def test_quote_is_one_query_after_the_token(api, store, product, silver, django_assert_num_queries):
+    """The customer with its tier, the product, its variations and the tier's explicit prices: one
+    statement (wallets/sql.py QUOTE_BY_*, issue 15). Nothing per variation."""
+    customer = make_customer(store, tier=silver, phone="+573001234567")
     url = f"/products/{product.pk}/price"
     api.get(url)  # the token's last_used_at is written once, on its first use
-    with django_assert_num_queries(2):  # customer + tier, product + variations + tier prices (token cached)
+    with django_assert_num_queries(1):
         assert api.get(url, {"customerPhone": "+573001234567"}).json()["variations"][0]["price"] == "8500.00"
+    with django_assert_num_queries(1):
+        assert api.get(url, {"customerId": str(customer.pk)}).json()["customer"]["tier"]["name"] == "Silver"
     with django_assert_num_queries(1):  # product + variations
         assert api.get(url).json()["customer"] is None
+    with django_assert_num_queries(1):  # an unknown customer is known from the same statement
+        assert api.get(url, {"customerPhone": "+573009999999"}).json()["code"] == "phone_not_linked"
 
 
 def test_fast_quote_equals_the_orm_quote(api, store, product, silver):

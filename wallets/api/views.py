@@ -127,15 +127,15 @@ class ProductPriceView(StoreScopedAPIView):
     read_scope = "products:read"
 
     def get(self, request, pk):
-        # The customer (with its tier) first, then the product, its variations and the tier's prices in one
-        # statement: 2 queries after the token. An unknown product still answers 404 before any customer
-        # error (bad params, 400 both, unknown customer, phone_not_linked), as it always did.
+        # One statement: the customer (with its tier), the product, its variations and the tier's prices
+        # (none but the product's without a customer). An unknown product still answers 404 before any
+        # customer error (bad params, 400 both, unknown customer, phone_not_linked), as it always did.
         try:
             customer_id, customer_phone = parse_price_query(request.query_params)
-            customer = selectors.customer_resolve(
-                store=self.store, customer_id=customer_id, customer_phone=customer_phone, required=False
-            )
+            lookup = selectors.customer_lookup(customer_id=customer_id, customer_phone=customer_phone)
         except DomainError:
             product_get(store=self.store, product_id=pk)
             raise
-        return Response(product_price_quote_by_id(store=self.store, product_id=pk, customer=customer))
+        if lookup is None:
+            return Response(product_price_quote_by_id(store=self.store, product_id=pk, customer=None))
+        return Response(selectors.product_price_quote_for(store=self.store, product_id=pk, lookup=lookup))
