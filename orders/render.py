@@ -108,7 +108,7 @@ def order_detail_item(item_row) -> dict:
 
 
 def item_replacement(replacement) -> dict:
-    """One entry of an item's `replacements` (never the old credentials). ORDER_DETAIL_ITEMS builds the
+    """One entry of an item's `replacements` (never the old credentials). ORDER_DETAIL builds the
     same object in SQL (json_build_object, same keys and formats)."""
     return {
         "id": format_id(replacement.pk),

@@ -149,18 +149,17 @@ def order_detail_data(order: Order, items: list[OrderItem] | None = None) -> dic
 
 def order_detail(*, store, order_id) -> dict | None:
     """GET /orders/:id of the store's order (and the data of the order.* events emitted after a
-    change), or None (unknown id, or another store's order). Two statements (orders/sql.py:
-    ORDER_DETAIL, ORDER_DETAIL_ITEMS) that return the values as the API writes them; one when the
-    order is not found."""
+    change), or None (unknown id, or another store's order). One statement (orders/sql.py ORDER_DETAIL)
+    returning the values as the API writes them: the order's columns, then one item's, per row."""
     with prepared_cursor() as cursor:
         cursor.execute(sql.ORDER_DETAIL, [str(order_id), str(store.pk)])
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        cursor.execute(sql.ORDER_DETAIL_ITEMS, [row[0]])
-        item_rows = cursor.fetchall()
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    row, split = rows[0], sql.ORDER_DETAIL_COLUMNS
     columns = len(render.ORDER_COLUMNS)
-    return render.order_detail(row[:columns], row[columns:], item_rows)
+    item_rows = [r[split:] for r in rows if r[split] is not None]
+    return render.order_detail(row[:columns], row[columns:split], item_rows)
 
 
 # --- GET /licenses: what customers hold (never credentials) ------------------------------------------

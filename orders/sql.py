@@ -55,29 +55,29 @@ ORDER_COUNTER_CREATE = render(
 # strings (orders.render.order_detail; columns in its ORDER_*/ITEM_DETAIL_COLUMNS order). One
 # five-table join measured the same per request and repeats the order's columns on every item row,
 # so it stays two queries.
+# GET /orders/:id (and every order.* event's data): the order with its customer, then its items (product
+# instructions, license, replacement history as JSON), values as the API writes them, in ONE statement: the
+# order's columns repeat on each item row (ORDER_DETAIL_COLUMNS of them; an order has at least one item,
+# the LEFT JOIN keeps it readable if not). Params: order id, store id.
+ORDER_DETAIL_COLUMNS = 14
 ORDER_DETAIL = sql_timestamps(
     render(
         "SELECT o.{O.id}::text, o.{O.number}, o.{O.status}, o.{O.total_amount}::text, o.{O.currency}, "
         "TS(o.{O.created_at}), c.{C.id}::text, c.{C.name}, c.{C.phone}, o.{O.notes}, "
-        "TS(o.{O.updated_at}), TS(o.{O.completed_at}), TS(o.{O.refunded_at}), TS(o.{O.cancelled_at})"
-        " FROM {O} o JOIN {C} c ON c.{C.id} = o.{O.customer}"
-        " WHERE o.{O.id} = %s AND o.{O.store} = %s",
-        O=Order,
-        C=Customer,
-    )
-)
-ORDER_DETAIL_ITEMS = sql_timestamps(
-    render(
-        "SELECT i.{I.id}::text, i.{I.product}::text, i.{I.product_name}, i.{I.variation}::text, i.{I.sku},"
+        "TS(o.{O.updated_at}), TS(o.{O.completed_at}), TS(o.{O.refunded_at}), TS(o.{O.cancelled_at}),"
+        " i.{I.id}::text, i.{I.product}::text, i.{I.product_name}, i.{I.variation}::text, i.{I.sku},"
         " i.{I.price_paid}::text, i.{I.status}, p.{P.post_sale_instructions}, l.{L.id}::text,"
         " l.{L.credentials_encrypted}, TS(l.{L.delivered_at}), TS(l.{L.expires_at}),"
         " i.{I.fulfilment_credentials_encrypted}, i.{I.fulfilment_note}, TS(i.{I.delivered_at}), TS(i.{I.expires_at}),"
         " (SELECT COALESCE(json_agg(json_build_object('id', r.{R.id}::text, 'replacedAt', TS(r.{R.replaced_at}),"
         " 'reason', r.{R.reason}, 'previousLicenseId', r.{R.old_license}::text, 'licenseId', r.{R.new_license}::text)"
         " ORDER BY r.{R.replaced_at}, r.{R.id}), '[]'::json) FROM {R} r WHERE r.{R.item} = i.{I.id})"
-        " FROM {I} i JOIN {P} p ON p.{P.id} = i.{I.product}"
-        " LEFT JOIN {L} l ON l.{L.id} = i.{I.license}"
-        " WHERE i.{I.order} = %s ORDER BY i.{I.position}, i.{I.id}",
+        " FROM {O} o JOIN {C} c ON c.{C.id} = o.{O.customer}"
+        " LEFT JOIN ({I} i JOIN {P} p ON p.{P.id} = i.{I.product} LEFT JOIN {L} l ON l.{L.id} = i.{I.license})"
+        " ON i.{I.order} = o.{O.id}"
+        " WHERE o.{O.id} = %s AND o.{O.store} = %s ORDER BY i.{I.position}, i.{I.id}",
+        O=Order,
+        C=Customer,
         I=OrderItem,
         P=Product,
         L=License,

@@ -16,10 +16,10 @@ from wallets.tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
 
-# order (customer joined) + items (product and license joined); the token is authenticated from the
-# process's cache (integrations/token_cache.py)
-DETAIL_QUERIES = 2
-# order (not found: the items query is skipped)
+# the order (customer joined) and its items (product and license joined) in one statement (issue 15); the
+# token is authenticated from the process's cache (integrations/token_cache.py)
+DETAIL_QUERIES = 1
+# the same statement, no row
 NOT_FOUND_QUERIES = 1
 
 

@@ -357,8 +357,8 @@ def test_replayed_idempotency_key_replaces_once(api, store, delivered):
 # savepoint; item (locked); store settings; replacements so far; take (SKIP LOCKED) and counters in one
 # statement; old license REPLACED + its counter; replacement row; item → new license; order + items +
 # replacements (the event's data, also the response); event; release. The token is authenticated from the
-# process cache; the event reads GET /orders/:id (2 statements).
-REPLACE_QUERIES = 13
+# process cache; the event reads GET /orders/:id (one statement).
+REPLACE_QUERIES = 12
 
 
 @pytest.mark.parametrize("items", [1, 5])
