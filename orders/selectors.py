@@ -28,52 +28,26 @@ def order_total(*, store, filters: dict | None = None) -> int:
     return order_list_queryset(store=store, filters=filters).count()
 
 
-_LIST_FIELDS = (
-    "id",
-    "number",
-    "status",
-    "total_amount",
-    "currency",
-    "created_at",
-    "customer_id",
-    "customer__name",
-    "customer__phone",
-)
-
-
 def order_list_page(*, store, filters: dict | None, offset: int, limit: int) -> list[dict]:
-    """One page of GET /orders (orders.render.order_summary): one query for the orders (customer
-    joined), one for their items; values_list() rows, no model instances, no credentials."""
-    orders = list(order_list_queryset(store=store, filters=filters).values_list(*_LIST_FIELDS)[offset : offset + limit])
-    if not orders:
+    """One page of GET /orders (orders.render.order_summary), no credentials: the page's ids from the
+    filtered, ordered ORM query, then one prepared statement (orders/sql.py ORDER_LIST_PAGE) returning
+    every value as the API writes it, so no UUID, Decimal or datetime is built per row (issue 15)."""
+    ids = list(order_list_queryset(store=store, filters=filters).values_list("id", flat=True)[offset : offset + limit])
+    if not ids:
         return []
-    items: dict = {row[0]: [] for row in orders}
-    item_rows = (
-        OrderItem.objects.filter(order_id__in=list(items))
-        .order_by("position", "id")
-        .values_list("order_id", "id", "variation_id", "price_paid", "status")
-    )
-    for order_id, item_id, variation_id, price_paid, status in item_rows:
-        items[order_id].append(
-            render.order_summary_item((format_id(item_id), format_id(variation_id), format_amount(price_paid), status))
-        )
-    return [
-        render.order_summary(
-            (
-                format_id(order_id),
-                number,
-                status,
-                format_amount(total_amount),
-                currency,
-                format_datetime(created_at),
-                format_id(customer_id),
-                name,
-                phone,
-            ),
-            items[order_id],
-        )
-        for order_id, number, status, total_amount, currency, created_at, customer_id, name, phone in orders
-    ]
+    with prepared_cursor() as cursor:
+        cursor.execute(sql.ORDER_LIST_PAGE, [ids])
+        rows = cursor.fetchall()
+    split = sql.ORDER_SUMMARY_COLUMNS
+    page: list[dict] = []
+    current = None
+    for row in rows:
+        if current is None or row[0] != current["id"]:
+            current = render.order_summary(row[:split], [])
+            page.append(current)
+        if row[split] is not None:
+            current["items"].append(render.order_summary_item(row[split:]))
+    return page
 
 
 def subscription_settings_for(store) -> SubscriptionSettings:

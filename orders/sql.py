@@ -85,6 +85,26 @@ ORDER_DETAIL = sql_timestamps(
     )
 )
 
+# GET /orders: one page's orders (customer joined) and their items, values as the API writes them (ids and
+# amounts as text, timestamps as format_datetime does), in the page's order: params = the page's order ids
+# (uuid[]; which and in what order is the ORM's filtered, ordered query). An order's columns repeat on each
+# of its item rows (ORDER_SUMMARY_COLUMNS of them).
+ORDER_SUMMARY_COLUMNS = 9
+ORDER_LIST_PAGE = sql_timestamps(
+    render(
+        "SELECT o.{O.id}::text, o.{O.number}, o.{O.status}, o.{O.total_amount}::text, o.{O.currency},"
+        " TS(o.{O.created_at}), c.{C.id}::text, c.{C.name}, c.{C.phone},"
+        " i.{I.id}::text, i.{I.variation}::text, i.{I.price_paid}::text, i.{I.status}"
+        " FROM unnest(%s::uuid[]) WITH ORDINALITY AS page(id, n)"
+        " JOIN {O} o ON o.{O.id} = page.id JOIN {C} c ON c.{C.id} = o.{O.customer}"
+        " LEFT JOIN {I} i ON i.{I.order} = o.{O.id}"
+        " ORDER BY page.n, i.{I.position}, i.{I.id}",
+        O=Order,
+        C=Customer,
+        I=OrderItem,
+    )
+)
+
 # --- license reminders (orders/reminders.py): claim every due (item, point) once -----------------------
 # One row per delivered item with an expiry and per reminder point of its store (the store's reminder days,
 # or the defaults, and EXPIRED_POINT = -1 for license.expired) whose moment has come. ON CONFLICT on the

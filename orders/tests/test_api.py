@@ -233,6 +233,34 @@ def test_list_shape_is_seed_002_field_for_field(api, store):
     assert b"credentials" not in response.content
 
 
+def test_list_page_is_the_detail_summary_in_page_order(api, store):
+    """GET /orders renders each order from one statement of pre-formatted values (orders/sql.py
+    ORDER_LIST_PAGE): newest first, items in position order, every value equal to GET /orders/:id's."""
+    a, b = make_variation(store, price="1000.50"), make_variation(store, price="20.00")
+    stock(a, 3)
+    stock(b, 3)
+    customer = make_customer(store, balance="100000.00", name="Ana")
+    placed = [
+        place(api, customer, a).json()["orderId"],
+        place(api, customer, b, a, b).json()["orderId"],
+        place(api, customer, b).json()["orderId"],
+    ]
+    body = api.get("/orders", {"limit": "2", "page": "1"}).json()
+    assert [order["id"] for order in body["data"]] == [placed[2], placed[1]]
+    second = api.get("/orders", {"limit": "2", "page": "2"}).json()["data"]
+    assert [order["id"] for order in second] == [placed[0]]
+    for order in body["data"] + second:
+        detail = api.get(f"/orders/{order['id']}").json()
+        assert order == {
+            **{key: detail[key] for key in order if key != "items"},
+            "items": [
+                {"id": i["id"], "variationId": i["variationId"], "pricePaid": i["pricePaid"], "status": i["status"]}
+                for i in detail["items"]
+            ],
+        }
+    assert [item["variationId"] for item in body["data"][1]["items"]] == [str(b.pk), str(a.pk), str(b.pk)]
+
+
 def test_detail_shape_with_decrypted_credentials(api, store):
     variation = make_variation(store, price="10000.00", duration_days=30, post_sale_instructions="Use the app")
     creds = stock(variation, 1)
