@@ -55,11 +55,13 @@ MIDDLEWARE = [
     "nuvlyx.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # /static/ (the owner's admin CSS/JS) in every mode
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, common, CSRF, auth and messages middleware; session, auth and messages skip /api/ requests
+    # (token-authenticated, no session or cookie: nuvlyx/api/admin_middleware.py, issue 15).
+    "nuvlyx.api.admin_middleware.AdminSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "nuvlyx.api.admin_middleware.AdminAuthenticationMiddleware",
+    "nuvlyx.api.admin_middleware.AdminMessageMiddleware",
     # After auth: the owner's language (theirs, then cookie, then Accept-Language) and store time zone;
     # API requests stay English and UTC. A LocaleMiddleware subclass (nuvlyx/core/l10n.py).
     "nuvlyx.core.l10n.OwnerLocaleMiddleware",
