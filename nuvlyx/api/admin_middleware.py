@@ -12,6 +12,7 @@ views are csrf_exempt, so it already does nothing on the API).
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.utils.deprecation import MiddlewareMixin
 
 from .middleware import API_PREFIX
 
@@ -20,13 +21,11 @@ def _is_api(request) -> bool:
     return request.path_info.startswith(API_PREFIX)
 
 
-class _AdminOnly:
-    get_response = None
-
+class _AdminOnly(MiddlewareMixin):
     def __call__(self, request):
         if _is_api(request):
             return self.get_response(request)
-        return super().__call__(request)  # type: ignore[misc]
+        return super().__call__(request)
 
 
 class AdminSessionMiddleware(_AdminOnly, SessionMiddleware):
