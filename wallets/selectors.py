@@ -43,8 +43,12 @@ def customer_lookup(
         return CustomerLookup(by_phone=False, value=Customer._meta.pk.get_db_prep_value(customer_id, connection))
     if customer_phone is None:
         return None
+    return _phone_lookup(customer_phone, field=field)
+
+
+def _phone_lookup(phone: str, *, field: str) -> CustomerLookup:
     try:
-        return CustomerLookup(by_phone=True, value=normalize_phone(customer_phone))
+        return CustomerLookup(by_phone=True, value=normalize_phone(phone))
     except PhoneError as exc:
         raise ValidationFailed.field(field, str(exc)) from None
 
@@ -82,11 +86,7 @@ def customer_get(*, store, customer_id: UUID) -> Customer:
 
 def customer_by_linked_phone(*, store, phone: str, field: str = "phone") -> Customer:
     """The customer whose *linked* phone this is. Invalid phone → 422; unlinked → 404 phone_not_linked."""
-    try:
-        phone = normalize_phone(phone)
-    except PhoneError as exc:
-        raise ValidationFailed.field(field, str(exc)) from None
-    return _customer_fetch(CustomerLookup(by_phone=True, value=phone), store=store)
+    return _customer_fetch(_phone_lookup(phone, field=field), store=store)
 
 
 @overload
