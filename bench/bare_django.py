@@ -27,7 +27,7 @@ settings.configure(
 )
 
 
-def constant(request):
+def constant(request, **kwargs):
     return HttpResponse(BODY, content_type="application/json")
 
 

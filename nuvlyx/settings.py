@@ -168,6 +168,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["nuvlyx.api.throttling.TokenRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["nuvlyx.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["nuvlyx.api.renderers.FastJSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "nuvlyx.api.renderers.JSONContentNegotiation",
     "EXCEPTION_HANDLER": "nuvlyx.api.errors.api_exception_handler",
     "DEFAULT_METADATA_CLASS": "nuvlyx.api.metadata.AllowedMethodsMetadata",  # OPTIONS never 500s
     "UNAUTHENTICATED_USER": None,

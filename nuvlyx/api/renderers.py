@@ -1,3 +1,4 @@
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
 from nuvlyx.core.jsonenc import dumps
@@ -14,3 +15,26 @@ class FastJSONRenderer(BaseRenderer):
         if data is None:
             return b""
         return dumps(data)
+
+
+class JSONContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, answered without parsing when the client takes JSON plainly.
+
+    Nearly every request says `Accept: application/json`, `*/*` or nothing, and DRF would pick the
+    first (JSON) renderer for each after parsing the header into media types every time. Any other
+    Accept header, or a `?format=` override, goes through DRF's own rules (406 and all).
+    """
+
+    PLAIN = frozenset({"*/*", "application/json", "application/*"})  # an empty header is DRF's 406
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        first = renderers[0]
+        accept = request.META.get("HTTP_ACCEPT")
+        if (
+            first.media_type == "application/json"
+            and (accept is None or accept.strip() in self.PLAIN)
+            and not format_suffix
+            and self.settings.URL_FORMAT_OVERRIDE not in request._request.GET
+        ):
+            return first, first.media_type
+        return super().select_renderer(request, renderers, format_suffix)

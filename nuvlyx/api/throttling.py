@@ -13,8 +13,10 @@ import math
 import threading
 import time
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
 from .errors import ServiceUnavailable, dependency_errors
@@ -56,6 +58,53 @@ def _redis_script():
     return client.register_script(_GCRA)
 
 
+class _Line(threading.local):
+    """This thread's own Redis connection for the limiter, outside redis-py's pool.
+
+    One round trip per request is the limiter's whole cost, so it skips what it does not need: the
+    pool's checkout and health check, the retry wrapper and generic argument packing (redis-py's
+    Connection still does TLS, AUTH, SELECT and the reply parsing). A command can be sent and its
+    reply read later (`Pending`, `Pending.result`), so a read request's round trip overlaps its own
+    work; a reply nobody read (a request that died in between) is drained before the next command.
+    A connection Redis closed (restart, idle timeout) is replaced once, as redis-py's retry would.
+    """
+
+    script = None
+    conn: Any = None  # redis.Connection
+    unread = 0
+
+    def connection(self):
+        script = _redis_script()
+        if self.script is not script:  # first use, or the settings changed (tests)
+            self.reset()
+            self.script = script
+        if self.conn is None:  # first use, or dropped after an error: connects on the next send
+            self.conn = script.registered_client.connection_pool.make_connection()
+        return self.conn
+
+    def reset(self) -> None:
+        if self.conn is not None:
+            self.conn.disconnect()
+        self.conn, self.unread = None, 0
+
+
+_line = _Line()
+
+
+def _evalsha(sha: str, key: str, interval: float, limit: int) -> bytes:
+    k, i, n = key.encode(), repr(interval).encode(), str(limit).encode()
+    return b"*6\r\n$7\r\nEVALSHA\r\n$%d\r\n%s\r\n$1\r\n1\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+        len(sha),
+        sha.encode(),
+        len(k),
+        k,
+        len(i),
+        i,
+        len(n),
+        n,
+    )
+
+
 _local_lock = threading.Lock()
 _local_tat: dict[str, float] = {}
 
@@ -76,18 +125,113 @@ def _gcra_local(key: str, now: float, interval: float, burst: int) -> tuple[int,
         return 1, remaining, math.ceil(reset * 1000), 0
 
 
+class Pending:
+    """One request counted: the answer is read when needed (`result()`), once."""
+
+    __slots__ = ("_conn", "_result", "interval", "key", "limit")
+
+    def __init__(self, key: str, limit_per_minute: int):
+        self.key, self.limit, self.interval = key, limit_per_minute, 60.0 / limit_per_minute
+        self._result: tuple[int, int, int, int] | None = None
+        self._conn: Any = None  # redis.Connection, once sent
+        if not settings.REDIS_URL:
+            self._result = _gcra_local(key, time.time(), self.interval, limit_per_minute)
+            return
+        import redis
+
+        try:
+            self._send()
+        except redis.exceptions.ConnectionError:  # closed by Redis since the last request: once more
+            self._send()
+
+    def _send(self) -> None:
+        conn = _line.connection()
+        try:
+            while _line.unread:  # a reply a previous request left behind
+                _line.unread -= 1
+                conn.read_response()
+            conn.send_packed_command([_evalsha(_redis_script().sha, self.key, self.interval, self.limit)], False)
+            _line.unread += 1
+            self._conn = conn
+        except BaseException:
+            _line.reset()
+            raise
+
+    def result(self) -> tuple[bool, int, float, float]:
+        """(allowed, remaining, reset_seconds, retry_after_seconds)"""
+        if self._result is None:
+            self._result = self._receive(retry=True)
+        allowed, remaining, reset_ms, retry_ms = self._result
+        return bool(allowed), int(remaining), int(reset_ms) / 1000, int(retry_ms) / 1000
+
+    def _receive(self, *, retry: bool):
+        import redis
+
+        if self._conn is None or self._conn is not _line.conn:  # dropped since: the answer is lost
+            raise redis.exceptions.ConnectionError("rate limiter connection reset")
+        try:
+            _line.unread -= 1
+            return self._conn.read_response()
+        except redis.exceptions.NoScriptError:  # Redis restarted empty: load the script once
+            return _redis_script()(keys=[self.key], args=[self.interval, self.limit])
+        except redis.exceptions.ConnectionError:
+            _line.reset()
+            if not retry:
+                raise
+            # Closed under us (a timeout is not retried: a hung Redis would cost another second).
+            self._send()
+            return self._receive(retry=False)
+        except BaseException:
+            _line.reset()
+            raise
+
+
 def hit(key: str, limit_per_minute: int) -> tuple[bool, int, float, float]:
     """Count one request. Returns (allowed, remaining, reset_seconds, retry_after_seconds)."""
-    interval = 60.0 / limit_per_minute
-    if settings.REDIS_URL:
-        allowed, remaining, reset_ms, retry_ms = _redis_script()(keys=[key], args=[interval, limit_per_minute])
-    else:
-        allowed, remaining, reset_ms, retry_ms = _gcra_local(key, time.time(), interval, limit_per_minute)
-    return bool(allowed), int(remaining), int(reset_ms) / 1000, int(retry_ms) / 1000
+    return Pending(key, limit_per_minute).result()
+
+
+def _unavailable(exc: BaseException) -> None:
+    if not settings.RATE_LIMIT_FAIL_OPEN:
+        raise ServiceUnavailable("Rate limiter unavailable, retry shortly") from exc
+    logger.warning("rate limiter unreachable (%s): failing open", type(exc).__name__)
+
+
+def settle(request) -> float | None:
+    """Read the limiter's answer for `request` (once): None if allowed, else the seconds to wait.
+
+    Sets the X-RateLimit-* (and Retry-After) headers the response will carry. Redis unreachable:
+    allowed without headers (fail open) or ServiceUnavailable (RATE_LIMIT_FAIL_OPEN=false).
+    """
+    pending, limit = request.__dict__.pop("_rate_limit_pending", (None, 0))
+    if pending is None:
+        return None
+    try:
+        allowed, remaining, reset, retry_after = pending.result()
+    except dependency_errors() as exc:
+        _unavailable(exc)
+        return None
+    request._rate_limit_headers = {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": str(math.ceil(reset)),
+    }
+    if allowed:
+        return None
+    request._rate_limit_headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return retry_after
 
 
 class TokenRateThrottle(BaseThrottle):
-    """Runs after authentication and the scope check (DRF's order), so 401/403 come first."""
+    """Runs after authentication and the scope check (DRF's order), so 401/403 come first.
+
+    The request is counted here. A write waits for the answer before anything else runs; a read
+    (GET, HEAD, OPTIONS: no effect) reads it when its response is finalized, so the Redis round
+    trip overlaps the read's own work, and a refused read still answers 429 and nothing else
+    (StoreScopedMixin.finalize_response).
+    """
+
+    _wait: float | None = None
 
     def allow_request(self, request, view) -> bool:
         token = getattr(request, "auth", None)
@@ -95,21 +239,14 @@ class TokenRateThrottle(BaseThrottle):
             return True
         limit = token.rate_limit_per_minute or settings.API_RATE_LIMIT_PER_MINUTE
         try:
-            allowed, remaining, reset, retry_after = hit(f"nvl:rl:{token.pk}", limit)
+            request._rate_limit_pending = (Pending(f"nvl:rl:{token.pk}", limit), limit)
         except dependency_errors() as exc:
-            if not settings.RATE_LIMIT_FAIL_OPEN:
-                raise ServiceUnavailable("Rate limiter unavailable, retry shortly") from exc
-            logger.warning("rate limiter unreachable (%s): failing open", type(exc).__name__)
+            _unavailable(exc)
             return True
-        request._rate_limit_headers = {
-            "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": str(math.ceil(reset)),
-        }
-        self._wait = retry_after
-        if not allowed:
-            request._rate_limit_headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
-        return allowed
+        if request.method in SAFE_METHODS:
+            return True
+        self._wait = settle(request)
+        return self._wait is None
 
-    def wait(self) -> float:
+    def wait(self) -> float | None:
         return self._wait

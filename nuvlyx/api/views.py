@@ -11,10 +11,12 @@
 """
 
 from rest_framework import viewsets
+from rest_framework.exceptions import Throttled
 from rest_framework.views import APIView
 
 from .errors import ValidationFailed
 from .idempotency import IdempotentPostMixin
+from .throttling import settle
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -40,6 +42,15 @@ class StoreScopedMixin(IdempotentPostMixin):
             request.data  # noqa: B018
 
     def finalize_response(self, request, response, *args, **kwargs):
+        # A read's rate-limit answer is read here, after its work (TokenRateThrottle): refused, it
+        # answers 429 whatever the handler answered, as if refused before it ran (it changed nothing).
+        try:
+            wait = settle(request)
+        except Exception as exc:  # the limiter failing closed (503)
+            response = self.handle_exception(exc)
+        else:
+            if wait is not None:
+                response = self.handle_exception(Throttled(wait))
         response = super().finalize_response(request, response, *args, **kwargs)
         # API answers carry store data, credentials (GET /orders/:id) and secrets (POST /webhooks):
         # no shared or disk cache keeps them. Views that opt into revalidation (the ETag'd product

@@ -53,3 +53,81 @@ def test_limit_is_shared_across_processes(live_server_proc, api_for, store):
         else:
             statuses.append(limited.get("/me").status_code)
     assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+def test_a_refused_read_answers_429_whatever_its_handler_answered(api_for, store):
+    """A read's limiter answer is read after its handler ran (the round trip overlaps the work), but
+    the order of checks stays the contract's: past the limit a lookup of a missing or existing
+    object, a list with a bad filter, all answer 429, never 404 / 422 / 200."""
+    limited = api_for(store, rate_limit_per_minute=1)
+    assert limited.get("/me").status_code == 200
+    from wallets.tests.factories import make_customer
+
+    customer = make_customer(store)
+    for path in (
+        "/orders/00000000-0000-0000-0000-000000000000",  # would be 404
+        "/orders?status=NOPE",  # would be 422
+        f"/customers/{customer.pk}",  # would be 200
+        "/products",
+    ):
+        response = limited.get(path)
+        assert_error(response, 429, "rate_limited")
+        assert response["X-RateLimit-Remaining"] == "0", path
+        assert int(response["Retry-After"]) >= 1
+
+
+def test_a_write_is_refused_before_it_runs(api_for, store):
+    from catalog.models import PriceTier
+
+    limited = api_for(store, rate_limit_per_minute=1)
+    assert limited.get("/me").status_code == 200
+    response = limited.post("/price-tiers", {"name": "Gold", "level": 1})
+    assert_error(response, 429, "rate_limited")
+    assert not PriceTier.objects.filter(store=store, name="Gold").exists()
+
+
+def test_a_reply_left_unread_is_drained_before_the_next_command():
+    """A request that dies between sending its count and reading the answer leaves a reply on this
+    thread's connection; the next count must read its own answer, not that one."""
+    import uuid
+
+    from nuvlyx.api import throttling
+
+    key = f"nvl:rl:test-{uuid.uuid4()}"
+    throttling.Pending(key, 3)  # counted, answer never read
+    assert throttling.hit(key, 3)[:2] == (True, 1)  # the second request's own answer: 1 left, not 2
+    throttling.Pending(key, 3)
+    throttling.Pending(key, 3)  # two unread replies in a row
+    allowed, remaining, _, retry_after = throttling.hit(key, 3)
+    assert (allowed, remaining) == (False, 0) and retry_after > 0
+
+
+def test_the_limiter_reconnects_after_its_connection_broke(api_for, store):
+    from nuvlyx.api import throttling
+
+    limited = api_for(store, rate_limit_per_minute=5)
+    assert limited.get("/me")["X-RateLimit-Remaining"] == "4"
+    import redis
+    from django.conf import settings
+
+    host, port = throttling._line.connection()._sock.getsockname()[:2]
+    killed = redis.Redis.from_url(settings.REDIS_URL).client_kill(f"{host}:{port}")  # a restart, an idle timeout
+    assert killed is True
+    response = limited.get("/me")
+    assert response.status_code == 200 and response["X-RateLimit-Remaining"] == "3"
+
+
+def test_a_redis_that_lost_the_script_gets_it_again():
+    """Redis restarted empty (SCRIPT FLUSH): the next count loads the script and is still exact."""
+    import uuid
+
+    import redis
+    from django.conf import settings
+
+    from nuvlyx.api import throttling
+
+    key = f"nvl:rl:test-{uuid.uuid4()}"
+    assert throttling.hit(key, 2)[:2] == (True, 1)
+    redis.Redis.from_url(settings.REDIS_URL).script_flush()
+    assert throttling.hit(key, 2)[:2] == (True, 0)
+    assert throttling.hit(key, 2)[0] is False
