@@ -1,10 +1,12 @@
 """Phones: strict E.164, valid per phonenumbers."""
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_STRICT = "Must be a phone number in strict E.164 format, such as +573001234567."
 
 
 class PhoneError(ValueError):
@@ -14,17 +16,26 @@ class PhoneError(ValueError):
 def normalize_phone(value: object) -> str:
     """Return the E.164 form of a strictly formatted, valid phone number or raise PhoneError."""
     if not isinstance(value, str) or not _E164.match(value):
-        raise PhoneError("Must be a phone number in strict E.164 format, such as +573001234567.")
+        raise PhoneError(_STRICT)
+    problem = _e164_problem(value)
+    if problem:
+        raise PhoneError(problem)
+    return value
+
+
+@lru_cache(maxsize=8192)
+def _e164_problem(value: str) -> str | None:
+    """Why phonenumbers refuses this E.164-shaped string, or None. Pure, so remembered: a bot quotes and
+    orders for the same few thousand customers all day, and phonenumbers' parse + validation is ~25 µs."""
     try:
         parsed = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
-        raise PhoneError("Must be a phone number in strict E.164 format, such as +573001234567.") from None
+        return _STRICT
     if not phonenumbers.is_valid_number(parsed):
-        raise PhoneError("Not a valid phone number (unassigned range or wrong length).")
-    formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if formatted != value:
-        raise PhoneError("Must be a phone number in strict E.164 format, such as +573001234567.")
-    return formatted
+        return "Not a valid phone number (unassigned range or wrong length)."
+    if phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) != value:
+        return _STRICT
+    return None
 
 
 def parse_local_phone(value: str, country: str) -> str:

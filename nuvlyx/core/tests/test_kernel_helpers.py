@@ -43,5 +43,7 @@ def test_amounts():
 def test_phones():
     assert normalize_phone("+573001234567") == "+573001234567"
     for bad in ["+57 3001234567", "573001234567", "+570001234567", "+1", None, 573001234567]:
-        with pytest.raises(PhoneError):
-            normalize_phone(bad)
+        for _ in range(2):  # the verdict on a string is remembered: the second answer is the same
+            with pytest.raises(PhoneError):
+                normalize_phone(bad)
+    assert normalize_phone("+573001234567") == "+573001234567"
