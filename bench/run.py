@@ -229,7 +229,8 @@ class CpuMeter:
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 try:
-                    if (entry / "comm").read_text().strip() == "postgres":
+                    # PostgreSQL's backends and Redis (the rate limit and the broker) work for the benchmark too
+                    if (entry / "comm").read_text().strip() in ("postgres", "redis-server"):
                         pids.add(int(entry.name))
                 except OSError:
                     continue
@@ -1108,7 +1109,8 @@ def render(ctx: dict) -> str:
         "Expected 400s (stock or balance running out) are counted apart, "
         "never as errors; every other non-2xx and every socket error is an error. "
         "other CPU = share of the machine's CPU used during the scenario by processes outside the benchmark "
-        "(neither gunicorn, Celery, PostgreSQL nor the load generator): above a few % the numbers are "
+        "(neither gunicorn, Celery, PostgreSQL, Redis nor the load generator; interrupt time and a VM's steal "
+        "time count as other): above a few % the numbers are "
         "depressed by other work on the box."
     )
     lines.append("")
