@@ -67,6 +67,24 @@ def unique_slug(
         n += 1
 
 
+def _insert_with_derived_slug(obj: StoreOwned, *, source: str, max_length: int, fallback: str) -> None:
+    """INSERT `obj` under unique_slug(source); when a concurrent request took that slug between the
+    lookup and the INSERT (the unique index waits for it, then refuses), take the next free one.
+    A 409 is only for a slug the client chose: one it did not choose cannot conflict."""
+    for _ in range(20):
+        obj.slug = unique_slug(  # type: ignore[attr-defined]
+            model=type(obj), store=obj.store, source=source, max_length=max_length, fallback=fallback
+        )
+        try:
+            with transaction.atomic():
+                obj.save(force_insert=True)
+            return
+        except IntegrityError as exc:
+            if f"{obj._meta.db_table}_store_slug" not in str(exc):
+                raise
+    raise Conflict("Too many concurrent requests for this name, retry")  # 20 lost races in a row
+
+
 def _default_depends_on_stock(kind: str) -> bool:
     return kind == Product.Kind.DIGITAL
 
@@ -180,19 +198,20 @@ def product_create(
     _check_variations(store=store, product=None, variations=[{**v, "id": None} for v in variations])
     if slug:
         _check_slug_free(model=Product, store=store, slug=slug, what="product")
-    else:
-        slug = unique_slug(model=Product, store=store, source=name, max_length=220, fallback="product")
     with _unique_conflicts():
         product = Product(
             store=store,
             name=name,
-            slug=slug,
+            slug=slug or "",
             kind=kind,
             status=status,
             description=description,
             post_sale_instructions=post_sale_instructions,
         )
-        product.save(force_insert=True)
+        if slug:
+            product.save(force_insert=True)
+        else:
+            _insert_with_derived_slug(product, source=name, max_length=220, fallback="product")
         if category_ids:
             product.categories.set(category_ids)
         for position, data in enumerate(variations):
@@ -312,11 +331,12 @@ def product_changed(*, product: Product, created: bool) -> None:
 def category_create(*, store: Store, name: str, slug: str | None = None, description: str = "") -> Category:
     if slug:
         _check_slug_free(model=Category, store=store, slug=slug, what="category")
-    else:
-        slug = unique_slug(model=Category, store=store, source=name, max_length=140, fallback="category")
     with _unique_conflicts():
-        category = Category(store=store, name=name, slug=slug, description=description)
-        category.save(force_insert=True)
+        category = Category(store=store, name=name, slug=slug or "", description=description)
+        if slug:
+            category.save(force_insert=True)
+        else:
+            _insert_with_derived_slug(category, source=name, max_length=140, fallback="category")
     return category
 
 

@@ -169,6 +169,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["nuvlyx.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["nuvlyx.api.renderers.FastJSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "nuvlyx.api.renderers.JSONContentNegotiation",
+    # API.md: unknown query parameters are ignored. DRF's `?format=` override would answer 404 for an
+    # unknown format before authentication even ran; the API has one format (JSON, by Accept).
+    "URL_FORMAT_OVERRIDE": None,
     "EXCEPTION_HANDLER": "nuvlyx.api.errors.api_exception_handler",
     "DEFAULT_METADATA_CLASS": "nuvlyx.api.metadata.AllowedMethodsMetadata",  # OPTIONS never 500s
     "UNAUTHENTICATED_USER": None,

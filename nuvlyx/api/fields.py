@@ -1,6 +1,5 @@
 """Reusable serializer fields with API.md's input and output rules."""
 
-import math
 import uuid
 from decimal import Decimal
 
@@ -21,8 +20,6 @@ class MoneyField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> Decimal:
-        if isinstance(data, float) and not math.isfinite(data):
-            self.fail("invalid", message="Must be a finite decimal number (NaN and Infinity are refused).")
         try:
             return parse_amount(data, allow_zero=self.allow_zero, allow_negative=self.allow_negative)
         except MoneyError as exc:

@@ -21,12 +21,14 @@ class JsonDecimal(Decimal):
         return obj
 
 
-class NonFinite(float):
-    """NaN / Infinity literals: parsed so that field validation can refuse them by name (422)."""
+def _not_json(literal: str):
+    """NaN, Infinity and -Infinity: Python's json reads them, JSON (RFC 8259) has no such literals.
+    API.md: a body that is not valid JSON is a 400, wherever the literal sits (an ignored field too)."""
+    raise ValueError(f"{literal} is not JSON")
 
 
 def loads(raw: bytes | str):
-    return json.loads(raw, parse_float=JsonDecimal, parse_constant=NonFinite)
+    return json.loads(raw, parse_float=JsonDecimal, parse_constant=_not_json)
 
 
 # Bounds every parsed body is held to before anything (idempotency fingerprint included) uses it.
@@ -116,7 +118,7 @@ class StrictJSONParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         raw = read_limited(stream)
-        if not raw.strip():
+        if not raw:  # no body at all: the endpoint's required fields answer (422); blank text is not JSON
             return {}
         try:
             data = loads(raw.decode("utf-8"))

@@ -22,7 +22,8 @@ class JSONContentNegotiation(DefaultContentNegotiation):
 
     Nearly every request says `Accept: application/json`, `*/*` or nothing, and DRF would pick the
     first (JSON) renderer for each after parsing the header into media types every time. Any other
-    Accept header, or a `?format=` override, goes through DRF's own rules (406 and all).
+    Accept header goes through DRF's own rules (406 and all). `?format=` is not an override here
+    (URL_FORMAT_OVERRIDE is None: an unknown query parameter, ignored).
     """
 
     PLAIN = frozenset({"*/*", "application/json", "application/*"})  # an empty header is DRF's 406
@@ -34,7 +35,7 @@ class JSONContentNegotiation(DefaultContentNegotiation):
             first.media_type == "application/json"
             and (accept is None or accept.strip() in self.PLAIN)
             and not format_suffix
-            and self.settings.URL_FORMAT_OVERRIDE not in request._request.GET
+            and (not self.settings.URL_FORMAT_OVERRIDE or self.settings.URL_FORMAT_OVERRIDE not in request._request.GET)
         ):
             return first, first.media_type
         return super().select_renderer(request, renderers, format_suffix)

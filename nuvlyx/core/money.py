@@ -15,7 +15,8 @@ from .formats import format_amount as format_amount  # the API's formats have on
 TWO_PLACES = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999.99")  # largest amount accepted as input (API.md)
 MAX_BALANCE = Decimal("999999999999.99")  # what DecimalField(14, 2) can hold
-_PLAIN_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
+# ASCII digits only: \d (and Decimal()) also take "١٠", "１０" or "१०".
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 class MoneyError(ValueError):
@@ -45,7 +46,7 @@ def parse_amount(value: object, *, allow_zero: bool = False, allow_negative: boo
         raise MoneyError(gettext_noop('Must be a decimal string such as "10000.00"; floats are not accepted.'))
     else:
         raise MoneyError(gettext_noop('Must be a decimal string such as "10000.00".'))
-    if not _PLAIN_DECIMAL.match(literal):
+    if not _PLAIN_DECIMAL.fullmatch(literal):
         raise MoneyError(gettext_noop("Must be a plain decimal number (no exponent, NaN or Infinity)."))
     try:
         amount = Decimal(literal)

@@ -1,4 +1,4 @@
-"""Customers and wallets routes. `<id:pk>` only matches UUIDs, so by-phone routes are never shadowed."""
+"""Customers and wallets routes. The by-phone routes come first: `<id:pk>` takes any segment (nuvlyx.api.converters)."""
 
 from django.urls import path
 

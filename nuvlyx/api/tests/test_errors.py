@@ -76,8 +76,6 @@ def test_422_bad_amounts_name_the_field(api, amount):
     [
         '{"amount": 1.001}',
         '{"amount": 1e3}',
-        '{"amount": NaN}',
-        '{"amount": -Infinity}',
         '{"amount": 0}',
         '{"amount": -5}',
     ],

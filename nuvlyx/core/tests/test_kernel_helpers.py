@@ -34,7 +34,7 @@ def test_parse_query_datetime_rejects(raw):
 def test_amounts():
     assert parse_amount("10000") == Decimal("10000.00")
     assert format_amount(Decimal("8500")) == "8500.00"
-    for bad in ["1.001", "1e2", "NaN", "-1", "0", 1.5, True]:
+    for bad in ["1.001", "1e2", "NaN", "-1", "0", 1.5, True, "١٠", "１０", "10.٥٠", "5\n"]:
         with pytest.raises(MoneyError):
             parse_amount(bad)
     assert parse_amount("0", allow_zero=True) == Decimal("0.00")
