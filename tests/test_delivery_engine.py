@@ -52,20 +52,22 @@ def test_both_channels_are_registered_with_the_engine():
 
 
 @pytest.mark.parametrize(
-    "status, expected",
+    "status, webhook, whatsapp",
     [
-        (400, "failed"),
-        (401, "failed"),
-        (404, "failed"),
-        (422, "failed"),
-        (429, "retry"),
-        (500, "retry"),
-        (503, "retry"),
+        (400, "retry", "failed"),
+        (401, "retry", "failed"),
+        (404, "retry", "failed"),
+        (422, "retry", "failed"),
+        (429, "retry", "retry"),
+        (500, "retry", "retry"),
+        (503, "retry", "retry"),
     ],
 )
-def test_the_same_retry_rule_for_both_channels(new_rows, receiver, status, expected):
+def test_one_retry_rule_webhooks_retry_4xx_whatsapp_does_not(new_rows, receiver, status, webhook, whatsapp):
+    """API.md §2: a webhook's "anything else is retried"; §4: WhatsApp's "4xx other than 429: no retry"."""
     receiver.default = Reply(status=status, body=b'{"error": "no"}')
     for channel, pk in new_rows():
+        expected = webhook if channel is services.CHANNEL else whatsapp
         assert delivery.attempt(channel, pk) == expected, channel.name
         row = channel.model.objects.get(pk=pk)
         assert (row.status, row.attempts, row.response_status) == (
@@ -129,11 +131,14 @@ def test_the_sweeper_finds_due_unleased_rows_of_each_channel(new_rows):
 
 
 def test_retry_rule_table():
-    assert delivery.retryable(None)  # connection error, timeout, TLS, blocked address
-    for status in (302, 429, 500, 502, 503, 504):
-        assert delivery.retryable(status), status
+    for final in (True, False):
+        assert delivery.retryable(None, client_errors_final=final)  # connection error, timeout, TLS, blocked
+        for status in (302, 429, 500, 502, 503, 504):
+            assert delivery.retryable(status, client_errors_final=final), status
     for status in (400, 401, 403, 404, 408, 409, 410, 413, 422):
-        assert not delivery.retryable(status), status
+        assert not delivery.retryable(status, client_errors_final=True), status
+        assert delivery.retryable(status, client_errors_final=False), status
+    assert services.CHANNEL.client_errors_final is False and whatsapp.CHANNEL.client_errors_final is True
 
 
 def test_jitter_stays_within_ten_percent_and_varies():

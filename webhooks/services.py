@@ -6,10 +6,12 @@ The API, the admin and the Celery tasks all call these functions.
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.module_loading import import_string
 
 from nuvlyx.core import crypto
 from nuvlyx.core import delivery as delivery_engine
@@ -207,9 +209,29 @@ class WebhookChannel(delivery_engine.Channel):
 
     name = "webhooks"
     noun = "webhook delivery"
+    # API.md §2: "A 2xx within 10 s is success; anything else is retried" (a 410 still disables the
+    # endpoint, on_failure). WhatsApp keeps §4's "4xx other than 429: no retry".
+    client_errors_final = False
+
+    def enqueue_first_attempts(self, pks: list) -> None:
+        """One task per endpoint, its deliveries in event order (API.md: order.created first)."""
+        endpoint_of = dict(Delivery.objects.filter(pk__in=pks).values_list("pk", "endpoint_id"))
+        by_endpoint: dict[Any, list] = {}
+        for pk in pks:
+            by_endpoint.setdefault(endpoint_of.get(pk), []).append(pk)
+        for ids in by_endpoint.values():
+            if len(ids) == 1:
+                super().enqueue_first_attempts(ids)
+                continue
+            try:
+                import_string(self.ordered_task).apply_async(args=[[str(pk) for pk in ids]])
+            except Exception:
+                logger.warning("could not enqueue %s webhook deliveries; the sweeper will retry", len(ids))
+
     model = Delivery
     schedule_setting = "WEBHOOK_RETRY_SCHEDULE"
     task = "webhooks.tasks.deliver"
+    ordered_task = "webhooks.tasks.deliver_in_order"  # several first attempts to one endpoint, in order
     success_status = Delivery.Status.SUCCEEDED
     lease_field = "locked_until"
     error_field = "last_error"

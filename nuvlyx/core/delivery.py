@@ -27,6 +27,9 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -57,13 +60,18 @@ RETRY = "retry"
 GAVE_UP = "failed"
 
 
-def retryable(status: int | None) -> bool:
-    """THE rule for which failed attempts are retried, for every channel."""
-    if status is None:  # no HTTP answer: connection error, timeout, TLS error, blocked address
+def retryable(status: int | None, *, client_errors_final: bool = True) -> bool:
+    """THE rule for which failed attempts are retried, for every channel.
+
+    No answer (connection error, timeout, TLS error, blocked address), a 3xx, a 5xx and a 429 are
+    retried. Any other 4xx is final for a channel whose `client_errors_final` says so (WhatsApp:
+    API.md §4, "4xx other than 429: no retry") and retried like the rest otherwise (webhooks:
+    API.md §2, "anything else is retried")."""
+    if status is None or status == 429:
         return True
-    if status == 429:
-        return True
-    return not 400 <= status < 500
+    if 400 <= status < 500:
+        return not client_errors_final
+    return True
 
 
 def jitter(seconds: float) -> float:
@@ -146,6 +154,7 @@ class Channel:
     error_max_length: ClassVar[int] = 500
     sent_at_field: ClassVar[str]
     sweep_grace: ClassVar[timedelta] = timedelta(0)  # leave fresh rows to their own task
+    client_errors_final: ClassVar[bool] = True  # a 4xx other than 429 ends the row (see retryable)
 
     # --- configuration ---
     def lease_seconds(self) -> float:
@@ -156,6 +165,12 @@ class Channel:
 
     def max_attempts(self) -> int:
         return len(self.schedule()) + 1
+
+    def enqueue_first_attempts(self, pks: list) -> None:
+        """Queue the first attempts of rows created in one `batched()` block, in creation order.
+        One task each by default; a channel may send several in one task to keep their order."""
+        for pk in pks:
+            _enqueue_now(self, pk)
 
     # --- what the channel does ---
     def load(self, pk) -> models.Model | None:
@@ -281,7 +296,7 @@ def _record(ch: Channel, pk, *, lease: datetime, sent: Sent) -> str:
 
     stop = ch.on_failure(row, sent, current)
     delay = None
-    if stop is None and not sent.permanent and retryable(sent.status):
+    if stop is None and not sent.permanent and retryable(sent.status, client_errors_final=ch.client_errors_final):
         delay = retry_delay(ch.schedule(), attempts_made=number, retry_after=sent.retry_after)
         if delay is None:
             fields[ch.error_field] = ch.gave_up(error, number)[: ch.error_max_length]
@@ -296,8 +311,42 @@ def _record(ch: Channel, pk, *, lease: datetime, sent: Sent) -> str:
 
 
 # --- queueing and the sweeper -----------------------------------------------------------------
+_batch: ContextVar[list[tuple[Channel, Any]] | None] = ContextVar("delivery_batch", default=None)
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Inside: first attempts (enqueue without a countdown) are collected, and queued when the block
+    ends, by channel, in the order they were asked for (`Channel.enqueue_first_attempts`). The outbox
+    dispatches one transaction's events in one block, so a channel sees their rows together: webhooks
+    send one endpoint's deliveries of those events in one task, in event order (API.md: order.created
+    before order.completed). Queued even when the block raises: what was committed must be sent."""
+    pending: list[tuple[Channel, Any]] = []
+    token = _batch.set(pending)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+        by_channel: dict[str, tuple[Channel, list]] = {}
+        for ch, pk in pending:
+            by_channel.setdefault(ch.name, (ch, []))[1].append(pk)
+        for ch, pks in by_channel.values():
+            try:
+                ch.enqueue_first_attempts(pks)
+            except Exception:  # never lose the rest of the batch: the sweeper covers what is not queued
+                logger.exception("could not queue the first attempts of %s rows; the sweeper will", ch.noun)
+
+
 def enqueue(ch: Channel, pk, countdown: float | None = None) -> None:
     """Queue one attempt. Never raises: with the broker down, the sweeper re-enqueues what is due."""
+    pending = _batch.get()
+    if pending is not None and not countdown:
+        pending.append((ch, pk))
+        return
+    _enqueue_now(ch, pk, countdown)
+
+
+def _enqueue_now(ch: Channel, pk, countdown: float | None = None) -> None:
     if countdown is not None and countdown > COUNTDOWN_LIMIT:
         return  # the sweeper picks it up when due
     task = import_string(ch.task)

@@ -3,6 +3,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
+from . import delivery
 from .events import dispatch, enqueue_dispatch
 from .models import Event
 from .timeutil import now
@@ -13,8 +14,9 @@ def dispatch_events(self, event_ids: list[str]) -> None:
     """Fan out the events of one transaction, in order. Dispatch is idempotent, so a retry
     after a partial failure re-runs only what is not yet marked dispatched."""
     try:
-        for event_id in event_ids:
-            dispatch(event_id)
+        with delivery.batched():  # the rows these events create are queued together, in event order
+            for event_id in event_ids:
+                dispatch(event_id)
     except Exception as exc:
         raise self.retry(exc=exc)
 

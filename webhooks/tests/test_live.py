@@ -161,3 +161,24 @@ def test_broker_down_at_commit_the_sweepers_deliver(api, store, receiver, celery
     assert request.headers["webhook-id"] == event_id
     Webhook(endpoint["secret"]).verify(request.body, request.headers)
     wait_until(lambda: delivery_of(event_id).status == "SUCCEEDED", 20, message="delivery SUCCEEDED")
+
+
+def test_an_orders_two_events_arrive_created_first(store, receiver, celery_worker_proc):
+    """API.md: order.created and order.completed at once, created first. The worker runs two processes;
+    one endpoint's deliveries of one transaction's events go out in one task, in event order."""
+    from nuvlyx.core.events import emit_many
+    from webhooks import services
+
+    celery_worker_proc()
+    services.endpoint_create(store=store, url=receiver.url, events=["*"])
+    pairs = []
+    for n in range(12):
+        with transaction.atomic():
+            created, completed = emit_many(
+                store=store, events=[("order.created", {"n": n}), ("order.completed", {"n": n})]
+            )
+        pairs.append((str(created.pk), str(completed.pk)))
+    wait_until(lambda: len(receiver.requests) == 24, 60, message="24 deliveries")
+    arrived = [request.headers["webhook-id"] for request in receiver.requests]
+    for created_id, completed_id in pairs:
+        assert arrived.index(created_id) < arrived.index(completed_id), arrived
