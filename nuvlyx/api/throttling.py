@@ -49,6 +49,27 @@ return {1, remaining, math.ceil(reset * 1000), 0}
 """
 
 
+# The same bucket read without counting (a 403 still tells the client where it stands).
+# Returns {available now (0..burst), reset (ms)}
+_GCRA_PEEK = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local available = math.floor((now - (tat - burst * interval)) / interval)
+if available > burst then available = burst end
+if available < 0 then available = 0 end
+local reset = 0
+if available < burst then
+  reset = (tat - now) - (burst - 1 - available) * interval
+  if reset < 0 then reset = 0 end
+end
+return {available, math.ceil(reset * 1000)}
+"""
+
+
 @lru_cache(maxsize=1)
 def _redis_script():
     import redis
@@ -189,6 +210,42 @@ class Pending:
 def hit(key: str, limit_per_minute: int) -> tuple[bool, int, float, float]:
     """Count one request. Returns (allowed, remaining, reset_seconds, retry_after_seconds)."""
     return Pending(key, limit_per_minute).result()
+
+
+def peek(key: str, limit_per_minute: int) -> tuple[int, float]:
+    """(requests available now, seconds until one more is) without counting one."""
+    interval = 60.0 / limit_per_minute
+    if not settings.REDIS_URL:
+        with _local_lock:
+            now = time.time()
+            tat = max(_local_tat.get(key, now), now)
+    else:
+        script = _redis_script().registered_client.register_script(_GCRA_PEEK)
+        available, reset_ms = script(keys=[key], args=[interval, limit_per_minute])
+        return int(available), int(reset_ms) / 1000
+    available = min(limit_per_minute, max(0, math.floor((now - (tat - limit_per_minute * interval)) / interval)))
+    reset = 0.0
+    if available < limit_per_minute:
+        reset = max(0.0, (tat - now) - (limit_per_minute - 1 - available) * interval)
+    return available, reset
+
+
+def headers_without_counting(request) -> None:
+    """X-RateLimit-* for a response refused before the limiter ran (403: the scope comes first,
+    API.md), read from the bucket without counting the request. Silent when Redis is away."""
+    token = getattr(request, "auth", None)
+    if token is None:
+        return
+    limit = token.rate_limit_per_minute or settings.API_RATE_LIMIT_PER_MINUTE
+    try:
+        available, reset = peek(f"nvl:rl:{token.pk}", limit)
+    except dependency_errors():
+        return
+    request._rate_limit_headers = {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(available),
+        "X-RateLimit-Reset": str(math.ceil(reset)),
+    }
 
 
 def _unavailable(exc: BaseException) -> None:

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from .errors import ValidationFailed
 from .idempotency import IdempotentPostMixin
-from .throttling import settle
+from .throttling import headers_without_counting, settle
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 PAGINATION_PARAMS = frozenset({"page", "limit"})
@@ -43,6 +43,12 @@ class StoreScopedMixin(IdempotentPostMixin):
             # Parsed and validated once, here, before anything uses it (the idempotency
             # fingerprint included), even by endpoints that ignore their body.
             request.data  # noqa: B018
+
+    def permission_denied(self, request, message=None, code=None):
+        # API.md: every response carries X-RateLimit-*; a 403 comes before the limiter and is not
+        # counted, so it shows the bucket as it is.
+        headers_without_counting(request)
+        super().permission_denied(request, message=message, code=code)
 
     def finalize_response(self, request, response, *args, **kwargs):
         # A read's rate-limit answer is read here, after its work (TokenRateThrottle): refused, it

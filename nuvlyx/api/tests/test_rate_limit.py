@@ -131,3 +131,35 @@ def test_a_redis_that_lost_the_script_gets_it_again():
     redis.Redis.from_url(settings.REDIS_URL).script_flush()
     assert throttling.hit(key, 2)[:2] == (True, 0)
     assert throttling.hit(key, 2)[0] is False
+
+
+def test_a_403_carries_the_bucket_without_counting(api_for, store):
+    """API.md: every response carries X-RateLimit-*; the scope check comes before the limiter, so a
+    403 shows the bucket as it stands and does not use it up."""
+    token = api_for(store, scopes=["products:read"], rate_limit_per_minute=3)
+    refused = token.get("/customers")
+    assert_error(refused, 403, "forbidden")
+    assert (refused["X-RateLimit-Limit"], refused["X-RateLimit-Remaining"]) == ("3", "3")
+    assert token.get("/products")["X-RateLimit-Remaining"] == "2"  # the 403 took nothing
+    again = token.get("/customers")
+    assert again["X-RateLimit-Remaining"] == "2" and int(again["X-RateLimit-Reset"]) >= 1
+    token.get("/products")
+    token.get("/products")
+    assert token.get("/products").status_code == 429
+    assert token.get("/customers")["X-RateLimit-Remaining"] == "0"  # still 403, and says so
+
+
+def test_peek_agrees_with_counting_in_process_and_in_redis(settings):
+    """The embedded mode's in-process bucket and Redis's answer the same."""
+    import uuid
+
+    from nuvlyx.api import throttling
+
+    for redis_url in (settings.REDIS_URL, ""):
+        settings.REDIS_URL = redis_url
+        key = f"nvl:rl:test-{uuid.uuid4()}"
+        assert throttling.peek(key, 4)[0] == 4
+        throttling.hit(key, 4)
+        throttling.hit(key, 4)
+        available, reset = throttling.peek(key, 4)
+        assert available == 2 and 0 < reset <= 15, (redis_url, available, reset)
