@@ -254,6 +254,11 @@ def _unavailable(exc: BaseException) -> None:
     logger.warning("rate limiter unreachable (%s): failing open", type(exc).__name__)
 
 
+# What the last answer said was left, per token, in this process: whether a read may run before its
+# answer arrives (TokenRateThrottle). One small int per token seen; a hint only, never the decision.
+_headroom: dict = {}
+
+
 def settle(request) -> float | None:
     """Read the limiter's answer for `request` (once): None if allowed, else the seconds to wait.
 
@@ -268,6 +273,7 @@ def settle(request) -> float | None:
     except dependency_errors() as exc:
         _unavailable(exc)
         return None
+    _headroom[request.auth.pk] = remaining
     request._rate_limit_headers = {
         "X-RateLimit-Limit": str(limit),
         "X-RateLimit-Remaining": str(remaining),
@@ -282,12 +288,15 @@ def settle(request) -> float | None:
 class TokenRateThrottle(BaseThrottle):
     """Runs after authentication and the scope check (DRF's order), so 401/403 come first.
 
-    The request is counted here. A write waits for the answer before anything else runs; a read
-    (GET, HEAD, OPTIONS: no effect) reads it when its response is finalized, so the Redis round
-    trip overlaps the read's own work, and a refused read still answers 429 and nothing else
-    (StoreScopedMixin.finalize_response).
+    The request is counted here. A write waits for the answer before anything else runs. A read
+    (GET, HEAD, OPTIONS: no effect) of a token this process last saw with headroom (at least
+    HEADROOM requests left) reads it when its response is finalized, so the Redis round trip
+    overlaps the read's own work, and if refused after all it still answers 429 and nothing else
+    (StoreScopedMixin.finalize_response). Near or past the limit, or not seen yet, a read waits
+    like a write: a client hammering past its limit gets cheap 429s, never a list query each.
     """
 
+    HEADROOM = 10
     _wait: float | None = None
 
     def allow_request(self, request, view) -> bool:
@@ -300,7 +309,7 @@ class TokenRateThrottle(BaseThrottle):
         except dependency_errors() as exc:
             _unavailable(exc)
             return True
-        if request.method in SAFE_METHODS:
+        if request.method in SAFE_METHODS and _headroom.get(token.pk, 0) >= self.HEADROOM:
             return True
         self._wait = settle(request)
         return self._wait is None

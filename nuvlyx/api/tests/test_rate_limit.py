@@ -163,3 +163,42 @@ def test_peek_agrees_with_counting_in_process_and_in_redis(settings):
         throttling.hit(key, 4)
         available, reset = throttling.peek(key, 4)
         assert available == 2 and 0 < reset <= 15, (redis_url, available, reset)
+
+
+def _queries(call):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = call()
+    return response, [q["sql"] for q in captured.captured_queries]
+
+
+def test_near_the_limit_a_read_is_refused_before_its_handler_runs(api_for, store):
+    """A client hammering past its limit gets cheap 429s: no lookup runs for them."""
+    from wallets.tests.factories import make_customer
+
+    customer = make_customer(store)
+    limited = api_for(store, rate_limit_per_minute=3)
+    for _ in range(3):
+        assert limited.get(f"/customers/{customer.pk}").status_code == 200
+    refused, sql = _queries(lambda: limited.get(f"/customers/{customer.pk}"))
+    assert_error(refused, 429, "rate_limited")
+    assert not [q for q in sql if "wallets_customer" in q], sql
+
+
+def test_with_headroom_a_read_overlaps_and_is_still_refused_when_another_process_emptied_the_bucket(api_for, store):
+    """Far from the limit a read runs while its count travels to Redis; if another process used the
+    bucket up meanwhile, the answer still wins: 429, whatever the handler found."""
+    from nuvlyx.api import throttling
+    from wallets.tests.factories import make_customer
+
+    customer = make_customer(store)
+    limited = api_for(store, rate_limit_per_minute=40)
+    assert limited.get(f"/customers/{customer.pk}")["X-RateLimit-Remaining"] == "39"  # headroom seen
+    token_id = limited.get("/me").json()["token"]["id"]
+    while throttling.hit(f"nvl:rl:{token_id}", 40)[0]:  # another process takes the rest
+        pass
+    refused, sql = _queries(lambda: limited.get(f"/customers/{customer.pk}"))
+    assert_error(refused, 429, "rate_limited")
+    assert [q for q in sql if "wallets_customer" in q]  # the handler ran, its answer was dropped
