@@ -66,7 +66,7 @@ class OptionalSlugForm(StoreBoundForm):
         super().__init__(*args, **kwargs)
         if "slug" in self.fields:
             self.fields["slug"].required = False
-            self.fields["slug"].help_text = "Leave empty to derive it from the name."
+            self.fields["slug"].help_text = _("Leave empty to derive it from the name.")
 
 
 class StoreBoundAdminMixin(StoreScopedAdminMixin):
@@ -361,14 +361,14 @@ class PriceTierAdmin(StoreBoundAdminMixin, admin.ModelAdmin):
 
 # --- license stock ------------------------------------------------------------------------------------
 class LicenseImportForm(forms.Form):
-    variation = forms.ModelChoiceField(queryset=Variation.objects.none())
+    variation = forms.ModelChoiceField(label=_("Variation"), queryset=Variation.objects.none())
     pasted = forms.CharField(
         label=_("Credentials"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 12, "cols": 80}),
         help_text=_("One credential per line."),
     )
-    file = forms.FileField(required=False, help_text=_("Or a text file with one credential per line."))
+    file = forms.FileField(label=_("File"), required=False, help_text=_("Or a text file with one credential per line."))
 
     def __init__(self, *args, variations=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -473,7 +473,9 @@ class LicenseAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
     def import_view(self, request):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        variations = self._variations(request)
+        # Only variations sold from stock: a SERVICE or non-stock variation is delivered by hand, and
+        # credentials imported for it would never reach a customer.
+        variations = self._variations(request).filter(product__kind=Product.Kind.DIGITAL, depends_on_stock=True)
         form = LicenseImportForm(request.POST or None, request.FILES or None, variations=variations)
         if request.method == "POST" and form.is_valid():
             variation = form.cleaned_data["variation"]

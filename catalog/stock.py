@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils.translation import gettext_noop  # owner messages: translated where the owner reads them
 from psycopg.errors import UniqueViolation
 
 from nuvlyx.core.crypto import encrypt_many, keyed_hash, keyed_hasher
@@ -216,7 +217,13 @@ def license_take(*, variation: Variation, quantity: int, delivered_at: datetime 
     licenses = _take(variation=variation, quantity=quantity, delivered_at=delivered_at, expires_at=expires_at)
     if len(licenses) < quantity:
         # The caller's transaction rolls back, undoing any license marked above.
-        raise OutOfStock(f"Out of stock: {variation.sku} has fewer than {quantity} license(s) available")
+        raise OutOfStock(
+            f"Out of stock: {variation.sku} has fewer than {quantity} license(s) available",
+            owner=(
+                gettext_noop("Out of stock: %(sku)s has fewer than %(quantity)s license(s) available."),
+                {"sku": variation.sku, "quantity": quantity},
+            ),
+        )
     return licenses
 
 
@@ -281,7 +288,13 @@ def license_replace(*, old_license: License, variation: Variation, expires_at, d
     delivered_at = delivered_at or now()
     taken = _take(variation=variation, quantity=1, delivered_at=delivered_at, expires_at=expires_at)
     if not taken:
-        raise OutOfStock(f"Out of stock: {variation.sku} has no license available for a replacement")
+        raise OutOfStock(
+            f"Out of stock: {variation.sku} has no license available for a replacement",
+            owner=(
+                gettext_noop("Out of stock: %(sku)s has no license available for a replacement."),
+                {"sku": variation.sku},
+            ),
+        )
     License.objects.filter(pk=old_license.pk).update(status=License.Status.REPLACED)
     old_license.status = License.Status.REPLACED
     Variation.objects.filter(pk=variation.pk).update(stock_delivered=F("stock_delivered") - 1, updated_at=now())

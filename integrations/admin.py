@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -48,7 +49,24 @@ def scope_labels(scopes) -> list[str]:
 MODE_LIVE, MODE_TEST = "live", "test"
 
 
-class ApiTokenCreateForm(forms.ModelForm):
+class ApiTokenLimitsForm(forms.ModelForm):
+    """Expiry and rate limit, on the create and the change form: an expiry already past would make a
+    token that never works, and 0 requests per minute is not "the default" (leave it empty for that)."""
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data.get("expires_at")
+        if expires_at is not None and expires_at <= timezone.now() and expires_at != self.initial.get("expires_at"):
+            raise forms.ValidationError(_("Choose a moment in the future (or leave it empty: never expires)."))
+        return expires_at
+
+    def clean_rate_limit_per_minute(self):
+        limit = self.cleaned_data.get("rate_limit_per_minute")
+        if limit is not None and limit < 1:
+            raise forms.ValidationError(_("At least 1 request per minute (leave it empty for the default)."))
+        return limit
+
+
+class ApiTokenCreateForm(ApiTokenLimitsForm):
     mode = forms.ChoiceField(
         label=_("Mode"),
         choices=[
@@ -109,6 +127,8 @@ class ApiTokenAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.ModelAdmi
     @admin.display(description=_("Mode"))
     def mode_label(self, obj):
         return _("Test") if obj.prefix.startswith(tokens.TEST_TOKEN_PREFIX) else _("Live")
+
+    form = ApiTokenLimitsForm
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

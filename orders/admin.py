@@ -30,7 +30,7 @@ from nuvlyx.core.admin import (
     user_store_ids,
 )
 from nuvlyx.core.crypto import DecryptionError, decrypt
-from nuvlyx.core.errors import DomainError
+from nuvlyx.core.errors import DomainError, owner_text
 from nuvlyx.core.money import money_display
 
 from .models import LicenseReminder, Order, OrderItem, OrderItemReplacement, SubscriptionSettings
@@ -103,6 +103,9 @@ class OrderItemInline(StoreScopedInlineMixin, admin.TabularInline):
             url = reverse("admin:orders_order_fulfil", args=[item.order_id, item.pk])
             return format_html('<a class="button" href="{}">{}</a>', url, _("Fulfil"))
         if item.status == OrderItem.Status.DELIVERED and item.license_id:
+            limit = subscription_settings_for(item.order.store).max_replacements_per_item
+            if OrderItemReplacement.objects.filter(item=item).count() >= limit:
+                return _("Replaced %(limit)s time(s): the most your store allows.") % {"limit": limit}
             url = reverse("admin:orders_order_replace", args=[item.order_id, item.pk])
             return format_html('<a class="button" href="{}">{}</a>', url, _("Replace (warranty)"))
         return ""
@@ -150,7 +153,7 @@ def _give_back(service, request, order, data, done: str) -> str:
     try:
         result = service(store=order.store, order_id=order.pk, actor_user=request.user, reason=data.get("reason", ""))
     except DomainError as exc:
-        raise ObjectActionRefused(exc.message) from None
+        raise ObjectActionRefused(owner_text(exc, order.store)) from None
     return done % {"order": order.order_number, "amount": money_display(result.refunded_amount, order.store)}
 
 
@@ -258,7 +261,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                     actor_user=request.user,
                 )
             except DomainError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
+                self.message_user(request, owner_text(exc, order.store), messages.ERROR)
             else:
                 self.message_user(
                     request,
@@ -297,7 +300,7 @@ class OrderAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                     note=form.cleaned_data["note"],
                 )
             except DomainError as exc:
-                form.add_error(None, exc.message)
+                form.add_error(None, owner_text(exc, order.store))
             else:
                 self.message_user(request, _("%(sku)s delivered.") % {"sku": item.sku}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))

@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from django.db import connection, transaction
+from django.utils.translation import gettext_noop  # owner messages: translated where the owner reads them
 
 from catalog.models import License, Product, Variation
 from catalog.pricing import quote_variation
@@ -28,7 +29,14 @@ from nuvlyx.core.formats import format_order_number
 from nuvlyx.core.sql import bulk_insert, prepared_cursor
 from nuvlyx.core.timeutil import now
 from wallets.selectors import customer_resolve
-from wallets.services import wallet_debit, wallet_lock, wallet_refund
+from wallets.services import (
+    NOTE_CANCELLATION,
+    NOTE_ORDER_PAYMENT,
+    NOTE_REFUND,
+    wallet_debit,
+    wallet_lock,
+    wallet_refund,
+)
 
 from . import sql
 from .models import Order, OrderItem, OrderItemReplacement
@@ -182,7 +190,7 @@ def order_place(
             order_id=order_id,
             actor_token_id=actor_token_id,
             actor_user=actor_user,
-            note="Order payment",
+            note=NOTE_ORDER_PAYMENT,
             savepoint=False,  # order_place's transaction rolls back as a whole
         )
         new_balance = entry.balance_after
@@ -301,12 +309,21 @@ def _renewed_items(*, store, customer, items: list, renews: list | None, variati
             problem = "Only delivered items with an expiry can be renewed."
         elif not variations[items[position]].duration_days:
             problem = "The variation has no duration."
+        else:
+            try:  # renewing early continues from the old expiry: a long chain can run past year 9999
+                expiry_for(variations[items[position]], max(old.expires_at, now()))
+            except OverflowError:
+                problem = "The renewed time would end after the year 9999."
         if problem:
             raise ValidationFailed.field(field, problem)
         if item_id in renewed_already:
             raise Conflict(f"{field}: item {item_id} was renewed already; renew the renewing item instead")
         result[position] = old
     return result
+
+
+def _order_status(order: Order) -> dict:
+    return {"order": order.order_number, "status": Order.Status(order.status).label}  # lazy: the reader's language
 
 
 def _lock_order(*, store, order_id) -> Order:
@@ -348,10 +365,13 @@ def order_refund(
     """
     order = _lock_order(store=store, order_id=order_id)
     if order.status not in (Order.Status.COMPLETED, Order.Status.PROCESSING):
-        raise Conflict(f"Order {order.order_number} is {order.status} and cannot be refunded")
+        raise Conflict(
+            f"Order {order.order_number} is {order.status} and cannot be refunded",
+            owner=(gettext_noop("%(order)s is %(status)s and cannot be refunded."), _order_status(order)),
+        )
     new_balance = _give_back(
         order=order,
-        note=_note(f"Refund of {order.order_number}", reason),
+        note=_note(NOTE_REFUND.format(order=order.order_number), reason),
         actor_token_id=actor_token_id,
         actor_user=actor_user,
     )
@@ -371,10 +391,13 @@ def order_cancel(
     """PENDING or PROCESSING → CANCELLED, refunding the whole total; every item REFUNDED."""
     order = _lock_order(store=store, order_id=order_id)
     if order.status not in (Order.Status.PENDING, Order.Status.PROCESSING):
-        raise Conflict(f"Order {order.order_number} is {order.status} and cannot be cancelled")
+        raise Conflict(
+            f"Order {order.order_number} is {order.status} and cannot be cancelled",
+            owner=(gettext_noop("%(order)s is %(status)s and cannot be cancelled."), _order_status(order)),
+        )
     new_balance = _give_back(
         order=order,
-        note=_note(f"Cancellation of {order.order_number}", reason),
+        note=_note(NOTE_CANCELLATION.format(order=order.order_number), reason),
         actor_token_id=actor_token_id,
         actor_user=actor_user,
     )
@@ -404,7 +427,10 @@ def order_fulfil_item(*, store, item_id: UUID, credentials: str = "", note: str 
     order = _lock_order(store=store, order_id=item.order_id)
     item = OrderItem.objects.select_for_update(of=("self",)).select_related("variation", "renews_item").get(pk=item_id)
     if order.status != Order.Status.PROCESSING or item.status != OrderItem.Status.PENDING:
-        raise Conflict("Only PENDING items of PROCESSING orders can be fulfilled")
+        raise Conflict(
+            "Only PENDING items of PROCESSING orders can be fulfilled",
+            owner=(gettext_noop("Only pending items of orders in process can be delivered by hand."), {}),
+        )
     stamp = now()
     item.status = OrderItem.Status.DELIVERED
     item.fulfilment_credentials_encrypted = encrypt(credentials) if credentials.strip() else ""
@@ -456,10 +482,19 @@ def order_item_replace(
     if item is None:
         raise DomainError("Order item not found", status=404, code="not_found")
     if item.status != OrderItem.Status.DELIVERED or item.license_id is None:
-        raise Conflict("Only delivered items holding a license can be replaced")
+        raise Conflict(
+            "Only delivered items holding a license can be replaced",
+            owner=(gettext_noop("Only delivered items holding a license can be replaced."), {}),
+        )
     limit = subscription_settings_for(store).max_replacements_per_item
     if OrderItemReplacement.objects.filter(item=item).count() >= limit:
-        raise Conflict(f"This item has been replaced {limit} time(s) already, the store's limit")
+        raise Conflict(
+            f"This item has been replaced {limit} time(s) already, the most the store allows",
+            owner=(
+                gettext_noop("This item has been replaced %(limit)s time(s) already, the most your store allows."),
+                {"limit": limit},
+            ),
+        )
     stamp = now()
     item.variation.store = store
     new_license = license_replace(

@@ -81,10 +81,13 @@ def test_money_display_of_nothing_is_a_dash():
         (CO, "$ 50.000", "50000.00"),
         (CO, " 1.234.567,89 ", "1234567.89"),
         (CO, "1.001", "1001.00"),  # a dot and three digits is a thousands separator in es-CO
+        (CO, "12,50", "12.50"),
+        (CO, "1234.5", "1234.50"),  # four digits before the dot: not a group, a decimal point
         (BR, "50.000,00", "50000.00"),
         (BR, "R$ 1.234,5", "1234.50"),
         (US, "50,000.00", "50000.00"),
         (US, "50000.00", "50000.00"),
+        (US, "12.50", "12.50"),  # "." is the decimal point there
     ],
 )
 def test_parse_local_amount_accepts(store, typed, value):
@@ -97,6 +100,9 @@ def test_parse_local_amount_accepts(store, typed, value):
     [
         (CO, "50,000", "Ambiguous"),  # US grouping in a Colombian store: refused, not guessed
         (CO, "50.00.0", "Ambiguous"),
+        (CO, "1.5", "Ambiguous"),  # "." groups thousands in es-CO: a mistyped "1.500"? refused, not 1,50
+        (CO, "15.00", "Ambiguous"),
+        (CO, "999.50", "Ambiguous"),
         (CO, "1,0001", "At most 2 decimal places"),
         (CO, "abc", "Enter a number"),
         (CO, "", "Enter an amount"),

@@ -6,6 +6,8 @@
 - the ledger: read-only everywhere (no add, change or delete).
 """
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -17,10 +19,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from nuvlyx.core.admin import ReadOnlyAdminMixin, StoreScopedAdminMixin, user_store_ids
-from nuvlyx.core.errors import DomainError
+from nuvlyx.core.errors import DomainError, owner_text
 from nuvlyx.core.forms import LocalMoneyField
 from nuvlyx.core.models import Store
 from nuvlyx.core.money import money_display
@@ -28,6 +31,30 @@ from nuvlyx.core.phones import PhoneError, parse_local_phone
 
 from . import services
 from .models import Customer, LedgerEntry
+
+_SYSTEM_NOTE = re.compile(
+    "^(?:(?P<payment>{})|{}|{})(?:: (?P<reason>.*))?$".format(
+        re.escape(services.NOTE_ORDER_PAYMENT),
+        re.escape(services.NOTE_REFUND).replace(r"\{order\}", r"(?P<refund>ORD-\d+)"),
+        re.escape(services.NOTE_CANCELLATION).replace(r"\{order\}", r"(?P<cancellation>ORD-\d+)"),
+    ),
+    re.S,
+)
+
+
+def note_for_owner(note: str) -> str:
+    """A ledger note as the owner reads it: the notes the system writes (wallets.services.NOTE_*)
+    in the owner's language, the owner's own reason after them as typed; any other note as written."""
+    match = _SYSTEM_NOTE.match(note or "")
+    if match is None:
+        return note
+    if match["payment"]:
+        text = gettext("Order payment")
+    elif match["refund"]:
+        text = gettext("Refund of %(order)s") % {"order": match["refund"]}
+    else:
+        text = gettext("Cancellation of %(order)s") % {"order": match["cancellation"]}
+    return f"{text}: {match['reason']}" if match["reason"] else text
 
 
 class CustomerAdminForm(forms.ModelForm):
@@ -45,6 +72,10 @@ class CustomerAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not self.instance._state.adding:
             self.fields["link_phone"].initial = self.instance.phone_linked
+        if "phone" in self.fields:  # the model's help is the API's (E.164); the panel reads local numbers too
+            self.fields["phone"].help_text = _(
+                "As your customers write it, e.g. 300 555 1234, or with the country code: +57 300 555 1234."
+            )
 
     def target_store(self):
         store = self.cleaned_data.get("store") if "store" in self.fields else None
@@ -87,8 +118,10 @@ class CustomerAdminForm(forms.ModelForm):
 
 
 class WalletChangeForm(forms.Form):
-    amount = LocalMoneyField(allow_zero=False, help_text=_('In your store\'s format, e.g. "50.000" or "50.000,50".'))
-    note = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    amount = LocalMoneyField(
+        label=_("Amount"), allow_zero=False, help_text=_('In your store\'s format, e.g. "50.000" or "50.000,50".')
+    )
+    note = forms.CharField(label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     allow_negative = False
 
@@ -163,7 +196,7 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                     e.get_kind_display(),
                     money_display(e.amount, obj.store),
                     money_display(e.balance_after, obj.store),
-                    e.note or e.reference,
+                    note_for_owner(e.note) or e.reference,
                 )
                 for e in entries
             ),
@@ -242,7 +275,7 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
                     actor_user=request.user,
                 )
             except DomainError as exc:
-                form.add_error("amount", exc.message)
+                form.add_error("amount", owner_text(exc, customer.store))
             else:
                 self.message_user(
                     request,
@@ -271,7 +304,7 @@ class CustomerAdmin(StoreScopedAdminMixin, admin.ModelAdmin):
 class LedgerEntryAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin):
     """The ledger, read-only: entries are append-only (model, admin and a database trigger)."""
 
-    list_display = ("created_at", "customer_name", "kind", "amount_shown", "balance_shown", "note")
+    list_display = ("created_at", "customer_name", "kind", "amount_shown", "balance_shown", "note_shown")
     list_filter = ("kind",)
     search_fields = ("wallet__customer__name", "wallet__customer__phone", "reference", "note")
     list_select_related = ("wallet__customer", "actor_user", "store")
@@ -280,6 +313,10 @@ class LedgerEntryAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdm
     @admin.display(description=_("Customer"), ordering="wallet__customer__name")
     def customer_name(self, obj):
         return obj.wallet.customer.name
+
+    @admin.display(description=_("Note"), ordering="note")
+    def note_shown(self, obj):
+        return note_for_owner(obj.note)
 
     @admin.display(description=_("Amount"), ordering="amount")
     def amount_shown(self, obj):

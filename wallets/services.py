@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext_noop  # owner messages: translated where the owner reads them
 
 from nuvlyx.core.errors import Conflict, DomainError, InsufficientBalance
 from nuvlyx.core.events import emit
@@ -22,9 +23,16 @@ from .models import Customer, LedgerEntry, Wallet
 
 UNSET: Any = object()
 PHONE_CONFLICT = "Another customer of this store has already linked the phone {phone}"
+# The notes the system writes on ledger entries (the API shows them as written; the owner's panel
+# translates them: wallets.admin.note_for_owner). `{order}` is the order number.
+NOTE_ORDER_PAYMENT = "Order payment"
+NOTE_REFUND = "Refund of {order}"
+NOTE_CANCELLATION = "Cancellation of {order}"
 
 
 # --- customers ---------------------------------------------------------------------------------
+
+
 def _check_tier(store, tier) -> None:
     if tier is not None and tier.store_id != store.pk:
         raise ValueError("the price tier belongs to another store")
@@ -148,7 +156,11 @@ def _append(
     if new_balance < 0:
         raise InsufficientBalance(
             f"Insufficient wallet balance: {format_amount(wallet.balance)} available, "
-            f"{format_amount(-amount)} needed. Recharge the wallet and retry."
+            f"{format_amount(-amount)} needed. Recharge the wallet and retry.",
+            owner=(
+                gettext_noop("Insufficient balance: %(available)s available, %(needed)s needed."),
+                {"available": wallet.balance, "needed": -amount},
+            ),
         )
     if new_balance > MAX_BALANCE:
         raise DomainError(

@@ -18,6 +18,7 @@ from nuvlyx.core.admin import (
     StoreScopedInlineMixin,
     object_action,
 )
+from nuvlyx.core.errors import owner_text
 from nuvlyx.core.events import EVENT_TYPES
 
 from . import services, ssrf
@@ -45,13 +46,13 @@ class WebhookEndpointForm(forms.ModelForm):
         try:
             return ssrf.validate_url(url)
         except ssrf.UnsafeUrl as exc:
-            raise forms.ValidationError(str(exc)) from None
+            raise forms.ValidationError(owner_text(exc)) from None
 
     def clean_events(self):
         try:
             return services.normalize_events(self.cleaned_data["events"])
         except services.WebhookError as exc:
-            raise forms.ValidationError(exc.detail) from None
+            raise forms.ValidationError(owner_text(exc)) from None
 
 
 @admin.register(WebhookEndpoint)
@@ -124,7 +125,7 @@ class WebhookEndpointAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.Mo
                 active=data.get("active", True),
             )
         except services.WebhookError as exc:  # the form already validated; a race is the only way here
-            self.message_user(request, exc.detail, messages.ERROR)
+            self.message_user(request, owner_text(exc), messages.ERROR)
             return
         obj.pk = endpoint.pk
         self.show_secret_once(request, endpoint, secret)
@@ -143,7 +144,7 @@ class WebhookEndpointAdmin(SecretShownOnceMixin, StoreScopedAdminMixin, admin.Mo
         try:
             services.endpoint_send_test(endpoint=endpoint)
         except services.WebhookError as exc:
-            raise ObjectActionRefused(exc.detail) from None
+            raise ObjectActionRefused(owner_text(exc)) from None
         return _("A webhook.test event is on its way to %(url)s.") % {"url": endpoint.url}
 
     @object_action(
@@ -203,5 +204,5 @@ class DeliveryAdmin(ReadOnlyAdminMixin, StoreScopedAdminMixin, admin.ModelAdmin)
         try:
             services.delivery_redeliver(delivery=delivery)
         except services.WebhookError as exc:
-            raise ObjectActionRefused(exc.detail) from None
+            raise ObjectActionRefused(owner_text(exc)) from None
         return _("Redelivery of %(event)s queued.") % {"event": delivery.event_type}

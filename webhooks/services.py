@@ -12,6 +12,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_noop
 
 from nuvlyx.core import crypto
 from nuvlyx.core import delivery as delivery_engine
@@ -32,11 +33,11 @@ TEST_EVENT = "webhook.test"
 class WebhookError(DomainError):
     """A refused write: `field` names the input at fault (422 validation_error), None a state conflict (409)."""
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, owner: tuple[str, dict] | None = None):
         if field is None:
-            super().__init__(message, status=409, code="conflict")
+            super().__init__(message, status=409, code="conflict", owner=owner)
         else:
-            super().__init__(message, status=422, code="validation_error", field=field)
+            super().__init__(message, status=422, code="validation_error", field=field, owner=owner)
 
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -59,7 +60,7 @@ def _validate_url(url: str) -> str:
     try:
         return ssrf.validate_url(url)
     except ssrf.UnsafeUrl as exc:
-        raise WebhookError(str(exc), field="url") from None
+        raise WebhookError(str(exc), field="url", owner=exc.owner) from None
 
 
 @transaction.atomic
@@ -131,7 +132,10 @@ def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
 def endpoint_send_test(*, endpoint: WebhookEndpoint) -> Delivery:
     """Emit a webhook.test event for this endpoint only, and queue its delivery (on commit)."""
     if not endpoint.active:
-        raise WebhookError("Webhook endpoint is inactive; enable it before sending a test event")
+        raise WebhookError(
+            "Webhook endpoint is inactive; enable it before sending a test event",
+            owner=(gettext_noop("This endpoint is inactive: enable it before sending a test event."), {}),
+        )
     event = emit(
         store=endpoint.store,
         type=TEST_EVENT,
@@ -196,9 +200,15 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     """A new delivery of the same event (same webhook-id) to the same endpoint."""
     endpoint = delivery.endpoint
     if not endpoint.active:
-        raise WebhookError("Webhook endpoint is inactive; enable it before redelivering")
+        raise WebhookError(
+            "Webhook endpoint is inactive; enable it before redelivering",
+            owner=(gettext_noop("This endpoint is inactive: enable it before sending again."), {}),
+        )
     if delivery.status == Delivery.Status.PENDING:
-        raise WebhookError("Delivery is still pending; it will be retried automatically")
+        raise WebhookError(
+            "Delivery is still pending; it will be retried automatically",
+            owner=(gettext_noop("This delivery is still pending: it is retried automatically."), {}),
+        )
     original = delivery.redelivery_of or delivery
     return _delivery_create(endpoint=endpoint, event=delivery.event, redelivery_of=original)
 

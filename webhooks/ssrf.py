@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 MAX_URL_LENGTH = 2000
 
@@ -58,7 +59,15 @@ _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$
 
 
 class UnsafeUrl(ValueError):
-    """The URL is not an acceptable webhook target; the message says why (safe to show)."""
+    """The URL is not an acceptable webhook target; the message says why (safe to show). `owner` is
+    the same for the store owner (nuvlyx.core.errors.owner_text): plainer, and translated."""
+
+    def __init__(self, message: str, owner: tuple[str, dict] | None = None):
+        super().__init__(message)
+        self.owner = owner or (gettext_noop("This is not a valid web address for a webhook."), {})
+
+
+_NOT_HTTPS = gettext_noop("The address must start with https://.")
 
 
 @dataclass(frozen=True)
@@ -116,7 +125,10 @@ def _split(url: str) -> tuple[str, str, int]:
     if not isinstance(url, str) or not url:
         raise UnsafeUrl("url is required")
     if len(url) > MAX_URL_LENGTH:
-        raise UnsafeUrl(f"url must be at most {MAX_URL_LENGTH} characters")
+        raise UnsafeUrl(
+            f"url must be at most {MAX_URL_LENGTH} characters",
+            (gettext_noop("The address is too long (at most %(max)s characters)."), {"max": MAX_URL_LENGTH}),
+        )
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
         raise UnsafeUrl("url must not contain whitespace or control characters")
     try:
@@ -127,9 +139,14 @@ def _split(url: str) -> tuple[str, str, int]:
     scheme = parts.scheme.lower()
     allowed = ("https", "http") if settings.WEBHOOKS_ALLOW_HTTP else ("https",)
     if scheme not in allowed:
-        raise UnsafeUrl("url must use https" if scheme != "https" else "url is not a valid URL")
+        if scheme != "https":
+            raise UnsafeUrl("url must use https", (_NOT_HTTPS, {}))
+        raise UnsafeUrl("url is not a valid URL")
     if parts.username is not None or parts.password is not None:
-        raise UnsafeUrl("url must not contain credentials")
+        raise UnsafeUrl(
+            "url must not contain credentials",
+            (gettext_noop("The address must not contain a user name or password."), {}),
+        )
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise UnsafeUrl("url must have a host")
@@ -150,22 +167,35 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError):
-        raise UnsafeUrl(f"url host {host!r} could not be resolved") from None
+        raise UnsafeUrl(f"url host {host!r} could not be resolved", _unresolved(host)) from None
     addresses: list[IPAddress] = []
     for _family, _type, _proto, _canon, sockaddr in infos:
         address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise UnsafeUrl(f"url host {host!r} could not be resolved")
+        raise UnsafeUrl(f"url host {host!r} could not be resolved", _unresolved(host))
     return addresses
+
+
+def _unresolved(host: str) -> tuple[str, dict]:
+    return gettext_noop("The server %(host)s could not be found. Check the address."), {"host": host}
 
 
 def _check_all(host: str, addresses: list[IPAddress]) -> None:
     for address in addresses:
         reason = blocked_reason(address)
         if reason:
-            raise UnsafeUrl(f"url host {host!r} resolves to {address}, which is not allowed ({reason} address)")
+            raise UnsafeUrl(
+                f"url host {host!r} resolves to {address}, which is not allowed ({reason} address)",
+                (
+                    gettext_noop(
+                        "%(host)s is a private or internal address (%(address)s): webhooks only go to "
+                        "public servers on the internet."
+                    ),
+                    {"host": host, "address": str(address)},
+                ),
+            )
 
 
 def validate_url(url: str) -> str:

@@ -1,3 +1,4 @@
+from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
@@ -38,4 +39,10 @@ class JSONContentNegotiation(DefaultContentNegotiation):
             and (not self.settings.URL_FORMAT_OVERRIDE or self.settings.URL_FORMAT_OVERRIDE not in request._request.GET)
         ):
             return first, first.media_type
-        return super().select_renderer(request, renderers, format_suffix)
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable as exc:
+            # DRF negotiates before authentication; API.md's order is 401 → 403 → 429 → the rest. The
+            # 406 is raised after those (StoreScopedMixin.initial), its body rendered as JSON.
+            request.not_acceptable = exc
+            return first, first.media_type

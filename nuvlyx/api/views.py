@@ -33,6 +33,9 @@ class StoreScopedMixin(IdempotentPostMixin):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication, scope, rate limit
+        not_acceptable = getattr(request, "not_acceptable", None)  # JSONContentNegotiation kept it for now
+        if not_acceptable is not None:
+            raise not_acceptable
         for name, value in request.query_params.lists():
             if name in PAGINATION_PARAMS:
                 continue  # not an integer: the paginated list's own 400 invalid_pagination (API.md)

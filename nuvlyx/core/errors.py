@@ -22,8 +22,10 @@ def summarize(errors: list[dict[str, str]]) -> str:
 class DomainError(Exception):
     """A refused operation: status, stable code, message; `errors` lists the fields at fault (422).
 
-    `detail` is the plain sentence (for the admin and the command line); `message` is what the
-    error body says (for a 422 built from one field, the contract's summary of it).
+    `detail` is the plain sentence (for the command line); `message` is what the error body says
+    (for a 422 built from one field, the contract's summary of it). `owner`, when the raiser gives
+    one, is the same refusal for the store owner: a translatable sentence and its values, which
+    `owner_text` renders in the owner's language with amounts in the store's format.
     """
 
     status_code = 400
@@ -38,9 +40,11 @@ class DomainError(Exception):
         field: str | None = None,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        owner: tuple[str, dict[str, Any]] | None = None,
     ):
         super().__init__(message)
         self.detail = message
+        self.owner = owner  # (msgid marked with gettext_noop, params): what the owner's panel says
         self.field = field
         if status is not None:
             self.status_code = status
@@ -101,3 +105,22 @@ class ServiceUnavailable(DomainError):
 
     def __init__(self, message: str = "Service temporarily unavailable, retry shortly"):
         super().__init__(message, headers={"Retry-After": str(self.retry_after_seconds)})
+
+
+def owner_text(exc: BaseException, store=None) -> str:
+    """The owner's panel's sentence for a refusal: the raiser's `owner` message translated, Decimal
+    values as the store's money ("$ 50.000"); the plain English sentence when it gave none."""
+    owner = getattr(exc, "owner", None)
+    if owner is None:
+        return getattr(exc, "detail", None) or str(exc)
+    from decimal import Decimal
+
+    from django.utils.translation import gettext
+
+    from .money import money_display
+
+    msgid, params = owner
+    shown = {
+        k: money_display(v, store) if isinstance(v, Decimal) and store is not None else v for k, v in params.items()
+    }
+    return gettext(msgid) % shown

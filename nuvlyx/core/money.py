@@ -123,8 +123,10 @@ def parse_local_amount(text: str, store, *, allow_zero: bool = False, allow_nega
 
     es-CO (decimal ",", group "."): "50.000", "50.000,00", "50000", "50000,5" and the plain
     "50000.00" are all accepted. A group symbol must be followed by exactly 3 digits; a "." followed
-    by 1 or 2 digits is a decimal point (so "50000.00" works everywhere). Anything else, e.g. the
-    other convention's grouping "50,000" in es-CO, is refused as ambiguous rather than guessed.
+    by 1 or 2 digits is a decimal point (so "50000.00" works everywhere) except after 1-3 digits where
+    "." groups thousands: "1.5", "15.00", "999.50" could be a mistyped "1.500" and are refused (write
+    "12,50"). Anything else, e.g. the other convention's grouping "50,000" in es-CO, is refused as
+    ambiguous rather than guessed.
     Range and sign rules are parse_amount's (the API's), so both sides agree on what is valid.
     """
     locale = store_locale(store.country)
@@ -143,8 +145,8 @@ def parse_local_amount(text: str, store, *, allow_zero: bool = False, allow_nega
         normal = raw.replace(group, "").replace(dec, ".")
     elif re.fullmatch(rf"\d+({d}\d{{1,2}})?", raw):
         normal = raw.replace(dec, ".")
-    elif re.fullmatch(r"\d+(\.\d{1,2})?", raw):
-        normal = raw
+    elif re.fullmatch(r"\d+(\.\d{1,2})?", raw) and not (group == "." and re.fullmatch(r"\d{1,3}\.\d{1,2}", raw)):
+        normal = raw  # the plain "50000.00"; where "." groups thousands, "1.5" or "15.00" is refused below
     elif re.fullmatch(rf"\d+{d}\d{{4,}}", raw):
         normal = raw.replace(dec, ".")  # too many decimals: parse_amount says so
     elif raw == "":

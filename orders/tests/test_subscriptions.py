@@ -101,6 +101,25 @@ def test_renewal_of_someone_elses_item_is_422_and_changes_nothing(api, store, ot
     assert Variation.objects.get(pk=variation.pk).stock_available == 4
 
 
+def test_a_renewal_past_the_year_9999_is_a_422_not_a_500(api, store):
+    """A chain of early renewals of a 100-year variation reached year 9999 (found by an audit: 500)."""
+    variation = make_variation(store, price="10.00", duration_days=36500)
+    stock(variation, 2)
+    customer = make_customer(store, balance="100.00")
+    old = buy(store, customer, variation)
+    far = now().replace(year=9930)
+    OrderItem.objects.filter(pk=old.pk).update(expires_at=far)
+    License.objects.filter(pk=old.license_id).update(expires_at=far)
+    entries = LedgerEntry.objects.count()
+
+    body = assert_error(place_api(api, customer, variation, renews=old.pk), 422, "validation_error")
+    assert body["errors"] == [
+        {"field": "items[0].renewsItemId", "message": "The renewed time would end after the year 9999."}
+    ]
+    assert LedgerEntry.objects.count() == entries
+    assert Variation.objects.get(pk=variation.pk).stock_available == 1
+
+
 def test_an_item_is_renewed_once_then_the_renewal_is_renewed(api, store):
     variation = make_variation(store, duration_days=30)
     stock(variation, 4)
