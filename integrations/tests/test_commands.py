@@ -12,6 +12,7 @@ from conftest import subprocess_env
 from integrations import tokens
 from integrations.models import ApiToken
 from nuvlyx.core.models import Store, StoreMember
+from nuvlyx.core.timeutil import now
 
 
 def run(*args) -> str:
@@ -104,3 +105,58 @@ def test_bad_arguments_exit_non_zero_with_stderr(db):
     assert result.returncode != 0
     assert "unknown store" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("test_mode", [False, True])
+def test_revoke_token_accepts_the_whole_token(store, test_mode):
+    plaintext = run("create_token", store.slug, "--name", "bot", "--all-scopes", *(["--test"] if test_mode else []))
+    plaintext = plaintext.strip()
+    out = run("revoke_token", plaintext)
+    assert f"revoked {tokens.display_prefix(plaintext)}" in out and plaintext not in out
+    assert ApiToken.objects.get(token_hash=tokens.hash_token(plaintext)).revoked_at is not None
+
+
+def test_revoke_token_never_echoes_a_secret(store):
+    plaintext = run("create_token", store.slug, "--name", "bot", "--all-scopes").strip()
+    unknown = tokens.generate()
+    mistyped = plaintext[:-1] + ("a" if plaintext[-1] != "a" else "b")
+    for given in (unknown, mistyped):
+        with pytest.raises(CommandError) as excinfo:
+            run("revoke_token", given)
+        message = str(excinfo.value)
+        assert tokens.display_prefix(given) in message
+        assert given[tokens.DISPLAY_PREFIX_LENGTH :] not in message
+        assert given[tokens.DISPLAY_PREFIX_LENGTH : tokens.DISPLAY_PREFIX_LENGTH + 4] not in message
+    assert ApiToken.objects.get().revoked_at is None  # a mistyped token revokes nothing
+
+
+@pytest.mark.parametrize("redis_url", ["", "redis://127.0.0.1:1/0"], ids=["no-redis-url", "redis-unreachable"])
+def test_revoke_token_warns_when_running_servers_cannot_be_told(store, redis_url, settings):
+    plaintext = run("create_token", store.slug, "--name", "bot", "--all-scopes").strip()
+    settings.REDIS_URL = redis_url
+    settings.TOKEN_CACHE_SECONDS = 300
+    out, err = StringIO(), StringIO()
+    call_command("revoke_token", tokens.display_prefix(plaintext), stdout=out, stderr=err)
+    assert "revoked" in out.getvalue()
+    assert "may accept it for up to 300 seconds unless restarted" in err.getvalue()
+    assert ApiToken.objects.get().revoked_at is not None  # kept: it is in the database
+
+
+def test_revoke_token_no_warning_when_published(store):
+    plaintext = run("create_token", store.slug, "--name", "bot", "--all-scopes").strip()
+    out, err = StringIO(), StringIO()
+    call_command("revoke_token", tokens.display_prefix(plaintext), stdout=out, stderr=err)
+    assert "revoked" in out.getvalue() and err.getvalue() == ""
+
+
+def test_revoke_token_announces_again_a_token_revoked_by_hand(store, monkeypatch):
+    """docs/scaling.md: after a revocation written in SQL (never published), run revoke_token."""
+    from integrations import token_cache
+
+    plaintext = run("create_token", store.slug, "--name", "bot", "--all-scopes").strip()
+    ApiToken.objects.update(revoked_at=now())  # by hand: no signal, nothing published
+    published = []
+    monkeypatch.setattr(token_cache, "publish", lambda *keys: published.extend(keys) or True)
+    with pytest.raises(CommandError, match="already revoked"):
+        run("revoke_token", tokens.display_prefix(plaintext))
+    assert published == [tokens.hash_token(plaintext)]
