@@ -160,3 +160,29 @@ def test_revoke_token_announces_again_a_token_revoked_by_hand(store, monkeypatch
     with pytest.raises(CommandError, match="already revoked"):
         run("revoke_token", tokens.display_prefix(plaintext))
     assert published == [tokens.hash_token(plaintext)]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--expires-in-days", "999999999"], "--expires-in-days"),
+        (["--rate-limit", "99999999999"], "--rate-limit"),
+        (["--rate-limit", "2147483648"], "--rate-limit"),
+        (["--name", "n" * 101], "--name"),
+    ],
+)
+def test_create_token_out_of_range_is_a_clear_error(store, args, message):
+    """These were tracebacks (OverflowError, integer out of range, value too long) after the checks."""
+    with pytest.raises(CommandError, match=message) as excinfo:
+        run("create_token", store.slug, "--name", "bot", "--all-scopes", *args)
+    assert "\n" not in str(excinfo.value)
+    assert not ApiToken.objects.exists()
+
+
+def test_create_token_largest_values_fit(store):
+    plaintext = run(
+        "create_token", store.slug, "--name", "n" * 100, "--all-scopes", "--expires-in-days", "36500",
+        "--rate-limit", "2147483647",
+    ).strip()  # fmt: skip
+    token = ApiToken.objects.get(token_hash=tokens.hash_token(plaintext))
+    assert token.rate_limit_per_minute == 2147483647 and len(token.name) == 100
