@@ -6,6 +6,7 @@ import uuid
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from conftest import subprocess_env
@@ -186,3 +187,27 @@ def test_create_token_largest_values_fit(store):
     ).strip()  # fmt: skip
     token = ApiToken.objects.get(token_hash=tokens.hash_token(plaintext))
     assert token.rate_limit_per_minute == 2147483647 and len(token.name) == 100
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--owner-email", "not-an-email"], "not a valid email"),
+        (["--owner-email", ""], "not a valid email"),
+        (["--currency", "XYZ"], "ISO 4217"),
+        (["--currency", "ABC"], "ISO 4217"),
+    ],
+)
+def test_create_store_refuses_bad_email_and_currency(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        run("create_store", "shop1", "--name", "Shop One", *args)
+    assert not Store.objects.exists()
+    assert not get_user_model().objects.exists()
+
+
+def test_create_store_refuses_an_owner_of_another_store(db):
+    run("create_store", "shop1", "--name", "Shop One", "--owner-email", "o@example.com")
+    with pytest.raises(CommandError, match="already belongs to store 'shop1'"):
+        run("create_store", "shop2", "--name", "Shop Two", "--owner-email", "O@example.com")
+    assert list(Store.objects.values_list("slug", flat=True)) == ["shop1"]
+    assert StoreMember.objects.count() == 1
