@@ -211,3 +211,41 @@ def test_create_store_refuses_an_owner_of_another_store(db):
         run("create_store", "shop2", "--name", "Shop Two", "--owner-email", "O@example.com")
     assert list(Store.objects.values_list("slug", flat=True)) == ["shop1"]
     assert StoreMember.objects.count() == 1
+
+
+# --- demo_setup -------------------------------------------------------------------------------------
+@pytest.fixture
+def demo_var(settings, tmp_path):
+    settings.VAR_DIR = tmp_path  # the encrypted demo token file goes here, not into var/
+
+
+def test_demo_setup_refuses_without_debug(db, demo_var, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--allow-production"):
+        run("demo_setup")
+    assert not Store.objects.exists() and not get_user_model().objects.exists()
+
+
+def test_demo_setup_with_debug_or_the_flag(db, demo_var, settings):
+    settings.DEBUG = True
+    out = run("demo_setup", "--port", "8123")
+    assert "Nuvlyx demo is ready." in out and "http://127.0.0.1:8123/" in out
+    settings.DEBUG = False
+    assert "the same as last time" in run("demo_setup", "--allow-production")
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "-1"])
+def test_demo_setup_refuses_a_bad_port(db, demo_var, settings, port):
+    settings.DEBUG = True
+    with pytest.raises(CommandError, match="--port"):
+        run("demo_setup", "--port", port)
+    assert not Store.objects.exists()
+
+
+def test_demo_setup_refuses_a_demo_slug_that_is_not_the_demo_store(db, demo_var, settings):
+    settings.DEBUG = True
+    run("create_store", "demo", "--name", "Someone's real store", "--owner-email", "real@example.com")
+    with pytest.raises(CommandError, match="not the demo store"):
+        run("demo_setup")
+    assert not ApiToken.objects.exists()
+    assert not get_user_model().objects.filter(username="owner@demo.nuvlyx.local").exists()
