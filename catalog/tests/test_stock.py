@@ -5,6 +5,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
@@ -253,6 +254,21 @@ def test_rotation_reports_undecryptable_values_and_fails(store):
             call_command("rotate_encryption_key", stdout=out, stderr=err)
         assert "2 undecryptable" in out.getvalue()
         assert str(bad.pk) in err.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", ["0", "-3"])
+def test_rotation_refuses_a_non_positive_batch_size(store, size):
+    """--batch-size 0 used to do nothing and report success; -3 crashed."""
+    variation = make_variation(store)
+    stock(variation, 2)
+    before = dict(License.objects.values_list("pk", "credentials_encrypted"))
+    with override_settings(NUVLYX_ENCRYPTION_KEYS=[K2, *settings.NUVLYX_ENCRYPTION_KEYS]):
+        out = StringIO()
+        with pytest.raises(CommandError, match="--batch-size"):
+            call_command("rotate_encryption_key", "--batch-size", size, stdout=out)
+    assert out.getvalue() == ""
+    assert dict(License.objects.values_list("pk", "credentials_encrypted")) == before
 
 
 # --- nothing in clear in the database ---------------------------------------------------------------
