@@ -155,13 +155,17 @@ class TokenCache:
 cache = TokenCache()
 
 
-def publish(*keys: str) -> None:
+def publish(*keys: str) -> bool:
     """Evict here at once and on every process through Redis (best effort: a process that misses it
-    because it is disconnected is not using its cache)."""
+    because it is disconnected is not using its cache).
+
+    Returns whether the invalidation reached Redis: False without REDIS_URL or when Redis could not
+    be reached (then other processes may serve their cached copy for up to TOKEN_CACHE_SECONDS;
+    `manage.py revoke_token` warns the operator)."""
     for key in keys:
         cache.evict(key)
     if not settings.REDIS_URL:
-        return
+        return False
     try:
         import redis
 
@@ -170,3 +174,5 @@ def publish(*keys: str) -> None:
             client.publish(channel(), key)
     except Exception as exc:
         logger.warning("token cache: could not publish an invalidation (%s)", type(exc).__name__)
+        return False
+    return True

@@ -9,9 +9,25 @@ JSON error body instead of gunicorn's HTML page. Command-line flags still overri
 """
 
 from http import HTTPStatus
+from pathlib import Path
 
+import environ
 import orjson
 from gunicorn import util
+
+# Forwarded scheme headers: Django alone decides whether a request came over HTTPS
+# (SECURE_PROXY_SSL_HEADER, set only with TRUSTED_PROXY=true; nuvlyx/settings.py). gunicorn's own
+# defaults would believe X-Forwarded-Proto / X-Forwarded-Ssl / X-Forwarded-Protocol from 127.0.0.1
+# and mark the request https before Django looks: a plain-HTTP request carrying the header would
+# skip the SSL redirect. TRUSTED_PROXY is read as settings.py reads it (environment, then .env).
+_env = environ.Env()
+environ.Env.read_env(Path(__file__).resolve().parent.parent / ".env", overwrite=False)
+if _env.bool("TRUSTED_PROXY", default=False):
+    # only the header Django believes, so the two never disagree (proxy IPs: FORWARDED_ALLOW_IPS)
+    secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+else:
+    secure_scheme_headers = {}
+    forwarded_allow_ips = ""  # no peer may set forwarded headers
 
 # Defaults spelled out: these are the limits behind the 414 / 431 answers.
 limit_request_line = 4094

@@ -90,3 +90,21 @@ def test_chunked_body_is_read_not_treated_as_empty(server, api):
     status, body = _post_chunked(server.port, api.token, [b'{"name":"' + b"x" * 1024 * 1024 + b'","level":4}'])
     assert status == 413, body[:200]
     assert json.loads(body)["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_forwarded_scheme_headers_are_believed_only_behind_a_trusted_proxy(live_server_proc, trusted):
+    """gunicorn must not mark a plain-HTTP request https on its own (its defaults believe these headers
+    from 127.0.0.1): only Django's SECURE_PROXY_SSL_HEADER decides, and only with TRUSTED_PROXY=true."""
+    server = live_server_proc(
+        workers=1, threads=2, TRUSTED_PROXY=str(trusted).lower(), SECURE_SSL_REDIRECT="true", SECURE_HSTS_SECONDS="0"
+    )
+    plain = f"GET {API}/me HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    status, headers, _ = _raw(server.port, f"{plain}\r\n".encode())
+    assert status == 301 and headers["location"].startswith("https://"), (status, headers)
+    for claim in ("X-Forwarded-Proto: https", "X-Forwarded-Ssl: on", "X-Forwarded-Protocol: ssl"):
+        status, headers, _ = _raw(server.port, f"{plain}{claim}\r\n\r\n".encode())
+        if trusted and claim.startswith("X-Forwarded-Proto:"):
+            assert status != 301, (claim, status, headers)  # the declared proxy said https: served
+        else:
+            assert status == 301 and headers["location"].startswith("https://"), (claim, status, headers)

@@ -5,6 +5,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
@@ -153,6 +154,44 @@ def test_import_errors(store, other_store, tmp_path, case):
     assert License.objects.count() == 0
 
 
+@pytest.mark.django_db
+def test_import_csv_with_an_unterminated_quote_is_refused(store, tmp_path):
+    """It used to import the rest of the file as one credential."""
+    variation = make_variation(store)
+    path = tmp_path / "keys.csv"
+    path.write_text('email,credentials\na,good\nb,"broken\nc,other\nd,more\n', encoding="utf-8")
+    with pytest.raises(CommandError, match="line 3") as excinfo:
+        run_import(store.slug, variation.sku, str(path), "--workers", "1")
+    assert "\n" not in str(excinfo.value)
+    assert License.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_import_validates_the_whole_file_before_writing(store, tmp_path, workers):
+    """A file that stops being UTF-8 after 2,000+ lines used to leave the first batches committed."""
+    variation = make_variation(store)
+    path = tmp_path / "keys.txt"
+    path.write_bytes(b"".join(f"key-{i}\n".encode() for i in range(2500)) + b"bad-\xff\xfe\nlast\n")
+    with pytest.raises(CommandError, match="line 2501 is not UTF-8"):
+        run_import(store.slug, variation.sku, str(path), "--workers", workers, "--batch-size", "100")
+    assert License.objects.count() == 0
+    assert counters(variation) == (0, 0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "args", [["--workers", "0"], ["--workers", "-1"], ["--batch-size", "0"], ["--batch-size", "-5"]]
+)
+def test_import_refuses_non_positive_workers_and_batch_size(store, tmp_path, args):
+    variation = make_variation(store)
+    path = tmp_path / "keys.txt"
+    path.write_text("a\nb\n")
+    with pytest.raises(CommandError, match=args[0]):
+        run_import(store.slug, variation.sku, str(path), *args)
+    assert License.objects.count() == 0
+
+
 @pytest.mark.live
 @pytest.mark.django_db(transaction=True)
 def test_import_command_exits_non_zero_on_unknown_store(tmp_path):
@@ -215,6 +254,21 @@ def test_rotation_reports_undecryptable_values_and_fails(store):
             call_command("rotate_encryption_key", stdout=out, stderr=err)
         assert "2 undecryptable" in out.getvalue()
         assert str(bad.pk) in err.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", ["0", "-3"])
+def test_rotation_refuses_a_non_positive_batch_size(store, size):
+    """--batch-size 0 used to do nothing and report success; -3 crashed."""
+    variation = make_variation(store)
+    stock(variation, 2)
+    before = dict(License.objects.values_list("pk", "credentials_encrypted"))
+    with override_settings(NUVLYX_ENCRYPTION_KEYS=[K2, *settings.NUVLYX_ENCRYPTION_KEYS]):
+        out = StringIO()
+        with pytest.raises(CommandError, match="--batch-size"):
+            call_command("rotate_encryption_key", "--batch-size", size, stdout=out)
+    assert out.getvalue() == ""
+    assert dict(License.objects.values_list("pk", "credentials_encrypted")) == before
 
 
 # --- nothing in clear in the database ---------------------------------------------------------------

@@ -9,6 +9,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Stores")
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)
         from .crypto import register_encrypted_field
 
         register_encrypted_field("core.Event", "payload_encrypted")

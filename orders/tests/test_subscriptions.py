@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from catalog.models import License, Variation
 from catalog.tests.factories import make_variation, stock
@@ -530,3 +530,13 @@ def test_licenses_of_another_store_are_never_listed(api_for, store, other_store,
     assert ids(theirs.get("/licenses", {"customerId": str(holdings["ana"].pk)})) == []
     assert ids(theirs.get("/licenses", {"variationId": str(holdings["variation"].pk)})) == []
     assert ids(theirs.get("/licenses", {"customerPhone": "+573001112233"})) == []
+
+
+@pytest.mark.parametrize("days", ["99999999", "-1", "3651"])
+def test_reminder_command_refuses_bad_days_before_running(store, delivered, days):
+    """--days out of 0..3650 is refused up front: --run sends nothing (it used to send, then crash
+    with OverflowError; a negative value meant 'ever')."""
+    due_in(delivered["item"], timedelta(days=1) - timedelta(minutes=1))
+    with pytest.raises(CommandError, match="--days"):
+        call_command("license_reminders", "--run", "--days", days)
+    assert not LicenseReminder.objects.exists()

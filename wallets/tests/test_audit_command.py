@@ -150,3 +150,12 @@ def test_50_concurrent_recharges_then_audit(live_server_proc, store, make_token)
     )
     assert proc.returncode == 1
     assert f"customer={customer.pk} store={store.slug} balance=49.00 sum=50.00" in proc.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", ["", "  "])
+def test_audit_refuses_an_empty_store_slug(store, slug):
+    """--store "" used to audit every store, as if --store had not been given."""
+    make_customer(store, balance="1.00")
+    with pytest.raises(CommandError, match="--store needs a store slug"):
+        audit("--store", slug)

@@ -3,9 +3,13 @@
 FILE holds one credential per line, or is a CSV (a `.csv` file, or --format csv) with a
 `credentials` column. Lines go through catalog.stock.license_upload (the API's service) in
 batches of 1000. Empty lines and values over 4096 characters are rejected with their line number.
+A first pass reads the whole file before anything is written: a line that is not UTF-8, or a CSV
+that does not parse strictly (an unterminated quote, a stray one), refuses the file, naming the line.
 """
 
+import codecs
 import csv
+import io
 import queue
 import threading
 import time
@@ -17,9 +21,13 @@ from django.db import connections
 
 from catalog.models import Variation
 from catalog.stock import MAX_CREDENTIALS_LENGTH, UPLOAD_BATCH_SIZE, license_upload
+from nuvlyx.core.management.arguments import bounded_int
 from nuvlyx.core.models import Store
 
 csv.field_size_limit(1024 * 1024)
+
+MAX_WORKERS = 32  # each a database connection held for the whole import
+MAX_BATCH_SIZE = 100_000
 
 
 class Progress:
@@ -48,21 +56,63 @@ class Progress:
             self.stream.flush()
 
 
+def _text_lines(path: Path) -> Iterator[str]:
+    """The file's lines as text (universal newlines, line endings kept, a leading BOM dropped), decoded
+    line by line so that a byte that is not UTF-8 is reported with its line number."""
+    number = 0
+    with path.open("rb") as handle:
+        for raw in handle:
+            if number == 0 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CommandError(f"{path}: line {number + 1} is not UTF-8 text ({exc.reason})") from None
+            if "\r" in text.rstrip("\r\n"):  # old Mac line ends: split as text mode (newline="") would
+                parts = list(io.StringIO(text, newline=""))
+            else:
+                parts = [text]
+            for part in parts:
+                number += 1
+                yield part
+
+
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        for number, line in enumerate(handle, start=1):
-            yield number, line.rstrip("\r\n").strip()
+    for number, line in enumerate(_text_lines(path), start=1):
+        yield number, line.rstrip("\r\n").strip()
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        fields = [name.strip().lower() for name in (reader.fieldnames or [])]
+    # strict: an unterminated or stray quote is an error, not the rest of the file read as one field
+    reader = csv.reader(_text_lines(path), strict=True)
+    start = 1  # the line the record being read starts on
+    try:
+        header = next(reader, None) or []
+        fields = [name.strip().lower() for name in header]
         if "credentials" not in fields:
             raise CommandError(f"{path}: the CSV has no 'credentials' column")
-        column = (reader.fieldnames or [])[fields.index("credentials")]
-        for row in reader:
-            yield reader.line_num, (row.get(column) or "").strip()
+        column = fields.index("credentials")
+        while True:
+            start = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                return
+            if not row:
+                continue  # a blank line (DictReader skips them too)
+            yield reader.line_num, (row[column] if column < len(row) else "").strip()
+    except csv.Error as exc:
+        raise CommandError(f"{path}: malformed CSV in the record starting on line {start}: {exc}") from None
+
+
+def _checked(rows: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str, str | None]]:
+    """(line, value, why it is rejected or None): the per-line rules, the same in both passes."""
+    for number, value in rows:
+        if not value:
+            yield number, value, "empty"
+        elif len(value) > MAX_CREDENTIALS_LENGTH:
+            yield number, value, f"longer than {MAX_CREDENTIALS_LENGTH} characters"
+        else:
+            yield number, value, None
 
 
 class Command(BaseCommand):
@@ -73,13 +123,19 @@ class Command(BaseCommand):
         parser.add_argument("sku")
         parser.add_argument("file")
         parser.add_argument("--format", choices=["auto", "lines", "csv"], default="auto")
-        parser.add_argument("--batch-size", type=int, default=UPLOAD_BATCH_SIZE)
+        parser.add_argument(
+            "--batch-size",
+            type=bounded_int(1, MAX_BATCH_SIZE),
+            default=UPLOAD_BATCH_SIZE,
+            help=f"Lines per transaction, 1..{MAX_BATCH_SIZE} (default {UPLOAD_BATCH_SIZE}).",
+        )
         parser.add_argument("--no-progress", action="store_true")
         parser.add_argument(
             "--workers",
-            type=int,
+            type=bounded_int(1, MAX_WORKERS),
             default=2,
-            help="Batches uploaded in parallel (threads, each its own transaction and connection; default 2).",
+            help=f"Batches uploaded in parallel, 1..{MAX_WORKERS} (threads, each its own transaction and "
+            "connection; default 2).",
         )
 
     def handle(self, *args, store_slug, sku, file, format, batch_size, no_progress, workers, **options):
@@ -94,12 +150,19 @@ class Command(BaseCommand):
             raise CommandError(f"File not found: {file}")
         if format == "auto":
             format = "csv" if path.suffix.lower() == ".csv" else "lines"
+
+        def rows() -> Iterator[tuple[int, str, str | None]]:
+            return _checked(_csv_rows(path) if format == "csv" else _lines(path))
+
+        # First pass, nothing written: the whole file must decode and parse (a CommandError naming the
+        # line otherwise); it also counts the lines for the progress bar. Streaming: memory stays flat.
+        total_lines = 0
         try:
-            total_lines = sum(1 for _ in path.open("rb"))
+            for number, _, _ in rows():
+                total_lines = number
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc}") from None
 
-        rows = _csv_rows(path) if format == "csv" else _lines(path)
         progress = Progress(self.stderr, total_lines, enabled=not no_progress)
         totals = {"created": 0, "duplicates": 0}
         rejected: list[tuple[int, str]] = []
@@ -115,12 +178,10 @@ class Command(BaseCommand):
         def batches() -> Iterator[tuple[int, list[str]]]:
             batch: list[str] = []
             last = 0
-            for number, value in rows:
+            for number, value, why in rows():
                 last = number
-                if not value:
-                    rejected.append((number, "empty"))
-                elif len(value) > MAX_CREDENTIALS_LENGTH:
-                    rejected.append((number, f"longer than {MAX_CREDENTIALS_LENGTH} characters"))
+                if why is not None:
+                    rejected.append((number, why))
                 else:
                     batch.append(value)
                     if len(batch) >= batch_size:
@@ -131,14 +192,14 @@ class Command(BaseCommand):
 
         lock = threading.Lock()
         try:
-            if workers <= 1:
+            if workers == 1:
                 for number, batch in batches():
                     upload(batch)
                     progress.update(number)
             else:
                 self._upload_in_parallel(batches(), upload, workers, progress)
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"{file} is not UTF-8 text: {exc.reason}") from None
+        except OSError as exc:  # the file changed or vanished since the first pass
+            raise CommandError(f"Cannot read {file}: {exc}") from None
         progress.update(total_lines)
         progress.close()
         elapsed = time.monotonic() - started

@@ -9,14 +9,15 @@ catalog's), so core imports no app above it.
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from catalog.demo import seed_demo_catalog
 from integrations.models import ApiToken
 from integrations.services import api_token_create, api_token_revoke
 from integrations.tokens import hash_token
 from nuvlyx.core.crypto import DecryptionError, decrypt, encrypt
-from nuvlyx.core.models import Store
+from nuvlyx.core.management.arguments import bounded_int
+from nuvlyx.core.models import Store, StoreMember
 from nuvlyx.core.scopes import SCOPES
 from nuvlyx.core.services import store_create
 
@@ -33,10 +34,27 @@ class Command(BaseCommand):
     help = "Create (once) the demo store, owner and API token, and print them."
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, default=8000, help="the port the banner shows")
+        parser.add_argument("--port", type=bounded_int(1, 65535), default=8000, help="the port the banner shows")
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="run even with DEBUG=false (it creates a staff login with a published password and an "
+            "all-scopes token)",
+        )
 
-    def handle(self, *args, port, **options):
+    def handle(self, *args, port, allow_production, **options):
+        if not settings.DEBUG and not allow_production:
+            raise CommandError(
+                "demo_setup creates a staff login with a published password and an all-scopes API token; "
+                "it runs only with DEBUG=true (as `make run` sets it), or with --allow-production"
+            )
         store = Store.objects.filter(slug=DEMO_SLUG).first()
+        if store is not None and not StoreMember.objects.filter(store=store, user__username=OWNER_EMAIL).exists():
+            # not the demo store (someone else's, or its owner was deleted): no demo token on it
+            raise CommandError(
+                f"a store with slug {DEMO_SLUG!r} exists but the demo owner {OWNER_EMAIL} is not its member; "
+                "it is not the demo store (rename or delete it, or use another database)"
+            )
         if store is None:
             store = store_create(
                 slug=DEMO_SLUG,

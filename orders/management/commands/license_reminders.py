@@ -4,8 +4,11 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
+from nuvlyx.core.management.arguments import bounded_int
 from nuvlyx.core.timeutil import now
 from orders.reminders import reminder_counts, reminders_run
+
+MAX_DAYS = 3650  # ten years; argparse checks the range before --run does anything
 
 
 class Command(BaseCommand):
@@ -16,7 +19,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--run", action="store_true", help="run one reminder pass now")
-        parser.add_argument("--days", type=int, default=1, help="count the last N days (default 1; 0 = ever)")
+        parser.add_argument(
+            "--days",
+            type=bounded_int(0, MAX_DAYS),
+            default=1,
+            help=f"count the last N days, 0..{MAX_DAYS} (default 1; 0 = ever)",
+        )
 
     def handle(self, *args, run: bool, days: int, **options):
         if run:

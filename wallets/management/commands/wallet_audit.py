@@ -23,7 +23,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         wallets = Wallet.objects.all()
-        if options["store"]:
+        if options["store"] is not None:  # given: an empty slug is a mistake, not "every store"
+            if not options["store"].strip():
+                raise CommandError("--store needs a store slug (omit --store to audit every store)")
             store = Store.objects.filter(slug=options["store"]).first()
             if store is None:
                 raise CommandError(f"Unknown store: {options['store']!r}")

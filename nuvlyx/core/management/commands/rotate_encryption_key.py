@@ -12,13 +12,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from nuvlyx.core import crypto
+from nuvlyx.core.management.arguments import bounded_int
 
 
 class Command(BaseCommand):
     help = "Re-encrypt every encrypted column under the first key of NUVLYX_ENCRYPTION_KEYS."
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument(
+            "--batch-size", type=bounded_int(1, 100_000), default=500, help="rows per transaction, 1..100000"
+        )
 
     def handle(self, *args, batch_size: int, **options):
         failures_total = 0
