@@ -147,7 +147,14 @@ class Supervisor:
             return 0 if self.stopping else 1
         if not self.step("demo_setup", "--port", str(self.port)):
             return 0 if self.stopping else 1
-        self.spawn("web", "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload")
+        # The production server and configuration (nuvlyx/gunicorn_conf.py: the contract's JSON body for
+        # the 400/414/431 gunicorn answers itself; runserver answered those in HTML). One process with
+        # threads, so the in-process rate limit and token cache of this mode stay exact.
+        self.spawn(
+            "web", "-m", "gunicorn", "-c", "nuvlyx/gunicorn_conf.py", "nuvlyx.wsgi:application",
+            "--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--worker-class", "gthread", "--threads", "8",
+            "--graceful-timeout", "5", "--access-logfile", "-",
+        )  # fmt: skip
         celery = ("-m", "celery", "-A", "nuvlyx")
         self.spawn(
             "worker", *celery, "worker", "--loglevel", "INFO", "--concurrency", "2",

@@ -182,6 +182,9 @@ def test_make_run_on_a_fresh_clone_serves_api_and_admin_and_delivers_an_order_we
     assert unauthenticated.status_code == 401 and unauthenticated.json()["code"] == "unauthorized"
     admin = requests.get(f"{base}/admin/login/", timeout=5)
     assert admin.status_code == 200 and "csrfmiddlewaretoken" in admin.text
+    # the production server and configuration: what the server refuses itself is the contract's JSON too
+    too_long = requests.get(f"{base}/api/v1/external/products?x={'a' * 70_000}", timeout=5)
+    assert too_long.status_code == 414 and too_long.json()["code"] == "bad_request", too_long.text[:200]
 
     receiver = Receiver().start()
     try:
