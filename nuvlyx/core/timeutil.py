@@ -20,7 +20,9 @@ def now() -> datetime:
 def parse_query_datetime(raw: str) -> datetime | None:
     """ISO 8601 with offset or Z, or a bare date (midnight UTC). None when unparseable.
 
-    A datetime without an offset is taken as UTC.
+    A datetime without an offset is taken as UTC. The instant is returned in UTC: Python reads offsets
+    up to ±23:59, PostgreSQL refuses any beyond ±15:59 (a 500 when passed through), and an instant that
+    falls outside years 1-9999 in UTC is None like any other unreadable value.
     """
     raw = raw.strip()
     try:
@@ -36,5 +38,8 @@ def parse_query_datetime(raw: str) -> datetime | None:
             return None
         return datetime.combine(day, time.min, tzinfo=UTC)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return None

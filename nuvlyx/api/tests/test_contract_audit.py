@@ -141,3 +141,42 @@ def test_concurrent_creates_with_the_same_name_all_succeed(live_server_proc, sto
     # a slug the client chose still conflicts
     taken = requests.post(f"{server.api}/categories", json={"name": "X", "slug": "race"}, headers=headers, timeout=30)
     assert taken.status_code == 409
+
+
+@pytest.mark.parametrize(
+    "path,param,value",
+    [
+        ("/orders", "dateFrom", "2026-01-01T00:00:00-16:00"),
+        ("/orders", "dateFrom", "2026-01-01T00:00:00+18:00"),
+        ("/orders", "dateTo", "2026-06-01T00:00:00+23:59"),
+        ("/licenses", "expiresBefore", "2026-01-01T00:00:00+20:00"),
+    ],
+)
+def test_offsets_python_reads_and_postgresql_does_not_are_the_same_instant(api, path, param, value):
+    """PostgreSQL refuses offsets beyond ±15:59 (a 500 through the API); the instant is what counts."""
+    from datetime import UTC
+
+    from nuvlyx.core.timeutil import parse_query_datetime
+
+    response = api.get(path, {param: value})
+    assert response.status_code == 200, response.content
+    utc = parse_query_datetime(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert api.get(path, {param: utc}).json() == response.json()
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59.999999-23:59", "0001-01-01T00:00:00+23:59"])
+def test_an_instant_outside_years_1_to_9999_in_utc_is_a_422(api, value):
+    body = assert_error(api.get("/orders", {"dateTo": value}), 422, "validation_error")
+    assert body["errors"][0]["field"] == "dateTo"
+
+
+def test_the_admin_treats_an_offset_postgresql_refuses_as_an_invalid_filter(client, store):
+    from django.contrib.auth import get_user_model
+
+    from nuvlyx.core.models import StoreMember
+
+    owner = get_user_model().objects.create_user("o@example.com", "o@example.com", "pw-123-secret", is_staff=True)
+    StoreMember.objects.create(store=store, user=owner)
+    client.force_login(owner)
+    response = client.get("/admin/orders/order/", {"created_at__gte": "2026-01-01T00:00:00+20:00"})
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
