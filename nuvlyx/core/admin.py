@@ -18,12 +18,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.filters import RelatedFieldListFilter, RelatedOnlyFieldListFilter
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path, unquote
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MinValueValidator
-from django.db import DataError, transaction
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -125,16 +123,6 @@ class NotFoundMixin:
         if self.get_object(request, unquote(object_id)) is None:
             raise Http404(gettext("Not found."))
         return super().delete_view(request, object_id, extra_context)
-
-    def get_changelist_instance(self, request):
-        """A filter value PostgreSQL refuses (a date-time whose offset is beyond ±15:59, which Python
-        reads) is an invalid filter like any other: Django's admin answers it with the unfiltered list
-        and its "?e=1" note, not a 500."""
-        try:
-            with transaction.atomic():  # a savepoint inside an outer transaction, which stays usable
-                return super().get_changelist_instance(request)
-        except DataError as exc:
-            raise IncorrectLookupParameters(exc) from exc
 
 
 def constraint_minimum(db_field):

@@ -9,8 +9,13 @@ class CoreConfig(AppConfig):
     verbose_name = _("Stores")
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
         from . import checks  # noqa: F401  (registers the system checks)
         from .crypto import register_encrypted_field
+        from .sql import send_datetimes_in_utc
+
+        connection_created.connect(send_datetimes_in_utc, dispatch_uid="nuvlyx-utc-datetimes")
 
         register_encrypted_field("core.Event", "payload_encrypted")
 

@@ -113,3 +113,40 @@ def event_insert(rows: int, wanted: str) -> str:
 def events_wanted(wanted: str) -> str:
     """The interest test alone; params: store id, the types."""
     return f"SELECT ({wanted}) FROM (SELECT %s::uuid AS store_id, %s::text[] AS types) AS wanted_for"  # noqa: S608 - consumers' fixed SQL
+
+
+# --- aware datetimes are sent to PostgreSQL in UTC ---------------------------------------------------
+def _utc_dumpers():
+    from datetime import UTC
+
+    from psycopg.types.datetime import DatetimeBinaryDumper, DatetimeDumper
+
+    def utc(value):
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # outside years 1-9999 in UTC: as given (PostgreSQL decides)
+            return value
+
+    class UtcDatetimeDumper(DatetimeDumper):
+        def dump(self, obj):
+            return super().dump(utc(obj))
+
+    class UtcDatetimeBinaryDumper(DatetimeBinaryDumper):
+        def dump(self, obj):
+            return super().dump(utc(obj))
+
+    return UtcDatetimeDumper, UtcDatetimeBinaryDumper
+
+
+def send_datetimes_in_utc(sender, connection, **kwargs) -> None:
+    """connection_created: psycopg sends an aware datetime with its own offset, and PostgreSQL refuses
+    offsets beyond ±15:59 that Python accepts up to ±23:59 (a filter value such as "…+20:00" in the admin
+    or the API was a 500). The same instant in UTC is what a timestamptz stores anyway."""
+    if connection.vendor != "postgresql":
+        return
+    from datetime import datetime
+
+    text, binary = _utc_dumpers()
+    adapters = connection.connection.adapters
+    adapters.register_dumper(datetime, text)
+    adapters.register_dumper(datetime, binary)

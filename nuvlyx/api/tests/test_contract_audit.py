@@ -170,7 +170,8 @@ def test_an_instant_outside_years_1_to_9999_in_utc_is_a_422(api, value):
     assert body["errors"][0]["field"] == "dateTo"
 
 
-def test_the_admin_treats_an_offset_postgresql_refuses_as_an_invalid_filter(client, store):
+def test_the_admin_filters_by_an_offset_postgresql_would_refuse(client, store):
+    """Every aware datetime goes to PostgreSQL in UTC (nuvlyx.core.sql.send_datetimes_in_utc)."""
     from django.contrib.auth import get_user_model
 
     from nuvlyx.core.models import StoreMember
@@ -179,4 +180,16 @@ def test_the_admin_treats_an_offset_postgresql_refuses_as_an_invalid_filter(clie
     StoreMember.objects.create(store=store, user=owner)
     client.force_login(owner)
     response = client.get("/admin/orders/order/", {"created_at__gte": "2026-01-01T00:00:00+20:00"})
-    assert response.status_code == 302 and response["Location"].endswith("?e=1")
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_aware_datetimes_reach_postgresql_as_the_same_instant():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from django.db import connection
+
+    plus_20 = datetime(2026, 1, 1, 20, 0, tzinfo=timezone(timedelta(hours=20)))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::timestamptz = %s::timestamptz", [plus_20, datetime(2026, 1, 1, tzinfo=UTC)])
+        assert cursor.fetchone()[0] is True
