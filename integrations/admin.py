@@ -220,6 +220,17 @@ class MosendConnectionForm(forms.ModelForm):
         model = MosendConnection
         fields = ("store", "sender", "enabled")
 
+    def clean_api_key(self):
+        key = self.cleaned_data.get("api_key") or ""
+        if key and not all(" " < ch < "\x7f" for ch in key):  # it travels in an HTTP header
+            raise forms.ValidationError(
+                _(
+                    "The key has spaces or characters that are not plain letters, digits or symbols: "
+                    "copy it again from Mosend."
+                )
+            )
+        return key
+
     def clean(self):
         cleaned = super().clean()
         if not cleaned.get("api_key") and not self.instance.api_key_encrypted:

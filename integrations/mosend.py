@@ -41,9 +41,11 @@ Nothing here logs or returns the API key; error texts never include request bodi
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import requests
 
 from nuvlyx.core.delivery import parse_retry_after
@@ -63,6 +65,8 @@ class MosendResult:
     error: str = ""
     retry_after: float | None = None  # seconds, from a 429/503 Retry-After header
     data: dict[str, Any] = field(default_factory=dict)
+    permanent: bool = False  # no retry can fix it (a key an HTTP header cannot carry)
+    body: bytes = b""  # the (start of the) response body, for the caller's redacted excerpt
 
 
 def _headers(api_key: str) -> dict[str, str]:
@@ -81,42 +85,72 @@ def _json(response: requests.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _excerpt(response: requests.Response) -> str:
-    return response.content[:BODY_EXCERPT_BYTES].decode("utf-8", errors="replace")
+MAX_BODY_BYTES = 64 * 1024  # what we read of an answer (JSON of a message id, or an error)
 
 
-def _result(response: requests.Response) -> MosendResult:
+def excerpt(body: bytes) -> str:
+    """The start of an answer body for a log. Callers redact secrets in the whole body FIRST, then cut
+    (cutting first could leave half a key or credential behind, which no redaction would match)."""
+    return body[:BODY_EXCERPT_BYTES].decode("utf-8", errors="replace")
+
+
+def _read(response: requests.Response, deadline: float) -> tuple[bytes, bool]:
+    """The body, read until it ends, MAX_BODY_BYTES, or the deadline; (body, complete)."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=1):  # byte by byte: a read of N waits for all N
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_BODY_BYTES or time.monotonic() > deadline:
+            return b"".join(chunks)[:MAX_BODY_BYTES], size >= MAX_BODY_BYTES
+    return b"".join(chunks), True
+
+
+def _result(response: requests.Response, body_bytes: bytes, complete: bool) -> MosendResult:
     status = response.status_code
-    body = _json(response)
+    try:
+        parsed = orjson.loads(body_bytes) if complete and body_bytes else {}
+    except orjson.JSONDecodeError:
+        parsed = {}
+    body = parsed if isinstance(parsed, dict) else {}
     if 200 <= status < 300:
         message_id = body.get("id") or body.get("messageId") or ""
         if not message_id and isinstance(body.get("messages"), list) and body["messages"]:
             first = body["messages"][0]
             message_id = first.get("id", "") if isinstance(first, dict) else ""
-        return MosendResult(ok=True, status=status, message_id=str(message_id), data=body)
+        return MosendResult(ok=True, status=status, message_id=str(message_id), data=body, body=body_bytes)
     retry_after = parse_retry_after(response.headers.get("Retry-After")) if status in (429, 503) else None
     return MosendResult(
-        ok=False,
-        status=status,
-        error=f"Mosend answered HTTP {status}: {_excerpt(response)}".strip(),
-        retry_after=retry_after,
-        data=body,
-    )
+        ok=False, status=status, error=f"Mosend answered HTTP {status}", retry_after=retry_after, data=body,
+        body=body_bytes,
+    )  # fmt: skip
 
 
 def _request(method: str, url: str, *, api_key: str, json: dict | None = None) -> MosendResult:
+    """One call, TIMEOUT_SECONDS in all: requests' timeout bounds each read, so an answer trickling in
+    byte by byte would hold the worker past its lease (and a second worker would send again). The
+    status is known once the headers are in; a 2xx whose body is still coming counts as accepted."""
     try:
-        response = requests.request(
-            method, url, headers=_headers(api_key), json=json, timeout=TIMEOUT_SECONDS, allow_redirects=False
+        headers = _headers(api_key)
+        for value in headers.values():
+            value.encode("latin-1")  # what an HTTP header can carry: a pasted "—" in a key cannot
+    except UnicodeEncodeError:
+        return MosendResult(
+            ok=False, error="the Mosend API key has characters an HTTP header cannot carry", permanent=True
         )
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    try:
+        with requests.request(
+            method, url, headers=headers, json=json, timeout=TIMEOUT_SECONDS, allow_redirects=False, stream=True
+        ) as response:
+            body, complete = _read(response, deadline)
     except requests.Timeout:
         return MosendResult(ok=False, error=f"timed out after {TIMEOUT_SECONDS}s")
     except requests.ConnectionError as exc:
         return MosendResult(ok=False, error=f"connection error: {type(exc).__name__}")
     except requests.RequestException as exc:
         return MosendResult(ok=False, error=f"request error: {type(exc).__name__}")
-    logger.info("mosend %s %s -> %s", method, url, response.status_code)
-    return _result(response)
+    logger.info("mosend %s %s -> %s%s", method, url, response.status_code, "" if complete else " (body cut off)")
+    return _result(response, body, complete)
 
 
 def template_payload(*, sender: str, to: str, template: str, language: str, parameters: list[str]) -> dict:

@@ -266,7 +266,7 @@ def connection_check(*, connection: MosendConnection) -> mosend.MosendResult:
         return mosend.MosendResult(ok=False, error="the stored API key could not be decrypted; enter it again")
     result = mosend.check_connection(base_url=settings.MOSEND_API_URL, api_key=api_key)
     if result.error:
-        result = dataclasses.replace(result, error=_scrub(result.error, [api_key]))
+        result = dataclasses.replace(result, error=_failure(result, [api_key]))
     return result
 
 
@@ -332,8 +332,12 @@ def handle_event(event: Event) -> MessageLog | None:
     elif sandbox and (customer.phone_linked_at is None or not customer.phone):
         status, reason = MessageLog.Status.SKIPPED, SKIP_NO_PHONE
     elif sandbox:
-        values = extract_parameters(
-            keys=list(route.parameters), event_type=event.type, data=data, store_name=event.store.name
+        values = extract_parameters(  # exactly what would have been sent: the store's dates too
+            keys=list(route.parameters),
+            event_type=event.type,
+            data=data,
+            store_name=event.store.name,
+            store_timezone=event.store.timezone,
         )
         simulated = crypto.encrypt(json.dumps(values, ensure_ascii=False))
 
@@ -373,10 +377,23 @@ def simulated_parameters(message: MessageLog) -> list[str]:
 
 # --- sending: the WhatsApp channel of the outbound engine (nuvlyx/core/delivery.py) ---------------
 def _scrub(text: str, secrets: list[str]) -> str:
+    """Every secret replaced, also as a JSON string would carry it (escaped quotes, backslashes,
+    \\uXXXX escapes): Mosend may echo the parameters it was sent. The WHOLE text first, cut after."""
     for secret in secrets:
         if secret and len(secret) >= 3:
-            text = text.replace(secret, "[redacted]")
+            for form in {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}:
+                text = text.replace(form, "[redacted]")
     return text[:1000]
+
+
+def _failure(result: mosend.MosendResult, secrets: list[str]) -> str:
+    """A failed call for the log and the admin: the error and the start of Mosend's answer, redacted
+    over the whole answer before it is cut (a secret straddling the cut would survive otherwise)."""
+    error = _scrub(result.error or f"HTTP {result.status}", secrets)
+    if result.body:
+        body = _scrub(result.body.decode("utf-8", errors="replace"), secrets)
+        error = f"{error}: {body[: mosend.BODY_EXCERPT_BYTES]}"
+    return error[:1000]
 
 
 class WhatsAppChannel(delivery.Channel):
@@ -434,8 +451,9 @@ class WhatsAppChannel(delivery.Channel):
         )
         if result.ok:
             return delivery.Sent(result.status, columns={"mosend_message_id": result.message_id[:128]})
-        error = _scrub(result.error or f"HTTP {result.status}", secrets)
-        return delivery.Sent(result.status, error, retry_after=result.retry_after)
+        return delivery.Sent(
+            result.status, _failure(result, secrets), retry_after=result.retry_after, permanent=result.permanent
+        )
 
     def gave_up(self, error: str, attempts: int) -> str:
         return f"gave up after {attempts} attempts: {error}"

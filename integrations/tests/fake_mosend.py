@@ -31,6 +31,7 @@ class Answer:
     body: dict | str | None = None
     headers: dict | None = None
     delay: float = 0.0
+    drip: float = 0.0  # seconds between the body's bytes, sent one at a time after the headers
 
 
 class FakeMosend:
@@ -63,7 +64,16 @@ class FakeMosend:
                 for name, value in (answer.headers or {}).items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(data)
+                if not answer.drip:
+                    self.wfile.write(data)
+                    return
+                try:
+                    for index in range(len(data)):
+                        self.wfile.write(data[index : index + 1])
+                        self.wfile.flush()
+                        time.sleep(answer.drip)
+                except OSError:  # the client gave up on us
+                    pass
 
             do_GET = _handle
             do_POST = _handle
@@ -76,9 +86,11 @@ class FakeMosend:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def program(self, status: int, body=None, headers: dict | None = None, delay: float = 0.0) -> "FakeMosend":
+    def program(
+        self, status: int, body=None, headers: dict | None = None, delay: float = 0.0, drip: float = 0.0
+    ) -> "FakeMosend":
         with self._lock:
-            self._answers.append(Answer(status, body, headers, delay))
+            self._answers.append(Answer(status, body, headers, delay, drip))
         return self
 
     def sends(self) -> list[RecordedRequest]:

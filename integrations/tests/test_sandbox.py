@@ -343,3 +343,19 @@ def test_admin_message_log_shows_what_a_simulated_message_would_have_sent(sandbo
     assert "{{1}}: Ana Gómez" in page and "{{2}}: ORD-000042" in page
     listing = client.get("/admin/integrations/messagelog/").content.decode()
     assert "Ana Gómez" not in listing  # values only on the message's own page
+
+
+def test_sandbox_whatsapp_dates_are_in_the_stores_time_zone_as_live_ones(sandbox):
+    """A simulated message holds exactly what would have been sent, and live sends write dates in the
+    store's time zone: 2026-06-18T14:30Z is already the 19th in Kiritimati (UTC+14)."""
+    from nuvlyx.core.models import Store
+
+    Store.objects.filter(pk=sandbox.pk).update(timezone="Pacific/Kiritimati")
+    customer = linked_customer(sandbox)
+    route(sandbox, parameters=["expiry_date"])
+    with transaction.atomic():
+        event = events.emit(store=sandbox, type="order.completed", data=order_data(customer))
+    event = Event.objects.select_related("store").get(pk=event.pk)
+    message = whatsapp.handle_event(event)
+    assert message.status == MessageLog.Status.SIMULATED
+    assert whatsapp.simulated_parameters(message) == ["2026-06-19"]

@@ -406,3 +406,64 @@ def test_hand_fulfilled_item_credentials_are_used_when_there_is_no_license():
     assert whatsapp.extract_parameters(
         keys=["credentials"], event_type="order.completed", data=data, store_name="S"
     ) == ["svc-user / pw"]
+
+
+# --- found by an audit of the WhatsApp integration (2026-12-03) --------------------------------------
+def test_a_secret_straddling_the_excerpt_cut_is_still_redacted(fake, store):
+    """Redaction runs over the whole answer, then the excerpt is cut (cut first, half a key survived)."""
+    customer = linked_customer(store)
+    connect(store)
+    route(store)
+    fake.program(401, "x" * 480 + f"key={API_KEY} creds={CREDENTIALS}")
+    message = route_and_send(emit_committed(store, "order.completed", order_data(customer)))
+    assert message.status == MessageLog.Status.FAILED and "[redacted]" in message.reason
+    for secret in (API_KEY, CREDENTIALS):
+        assert secret[:8] not in message.reason
+    fake.program(401, "x" * 480 + f"key={API_KEY}")
+    result = whatsapp.connection_check(connection=MosendConnection.objects.get(store=store))
+    assert API_KEY[:8] not in result.error and "[redacted]" in result.error
+
+
+def test_credentials_echoed_json_escaped_are_redacted(fake, store):
+    customer = linked_customer(store)
+    connect(store)
+    route(store)
+    data = order_data(customer)
+    tricky = 'vip@x.com:Clave"Ñ9\\'
+    data["items"][0]["license"]["credentials"] = tricky
+    fake.program(400, {"echo": ["Ana", tricky]})  # json.dumps escapes the quote and the Ñ
+    message = route_and_send(emit_committed(store, "order.completed", data))
+    assert message.status == MessageLog.Status.FAILED
+    assert "vip@x.com" not in message.reason and "[redacted]" in message.reason
+
+
+def test_a_key_an_http_header_cannot_carry_fails_once_cleanly(fake, store, caplog):
+    """A pasted em dash: no request, no exception, no key in the log, no retry (it cannot succeed)."""
+    bad_key = "mk_live_SECRET—KEY_abcdefWXYZ"
+    customer = linked_customer(store)
+    connect(store, api_key=bad_key)
+    route(store)
+    caplog.set_level(logging.DEBUG)
+    message = route_and_send(emit_committed(store, "order.completed", order_data(customer)))
+    assert message.status == MessageLog.Status.FAILED and message.attempts == 1
+    assert "HTTP header" in message.reason
+    result = whatsapp.connection_check(connection=MosendConnection.objects.get(store=store))
+    assert result.ok is False and "HTTP header" in result.error
+    assert fake.requests == []
+    assert "SECRET" not in caplog.text
+
+
+def test_an_answer_trickling_in_is_cut_at_the_timeout_and_sent_once(fake, store):
+    """A 200 whose body arrives a byte every 0.4 s (40 s in all): requests' timeout is per read, so the
+    attempt outlived its lease and the sweeper sent the message again. Now the call ends at 10 s, and a
+    2xx whose body is still coming counts as accepted."""
+    import time as clock
+
+    customer = linked_customer(store)
+    connect(store)
+    route(store)
+    fake.program(200, {"id": "msg_slow", "status": "queued", "padding": "x" * 60}, drip=0.4)
+    started = clock.monotonic()
+    message = route_and_send(emit_committed(store, "order.completed", order_data(customer)))
+    assert clock.monotonic() - started < 15
+    assert message.status == MessageLog.Status.SENT and len(fake.sends()) == 1

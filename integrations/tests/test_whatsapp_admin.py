@@ -54,6 +54,15 @@ def test_owner_adds_connection_key_is_encrypted_and_never_rendered(client, owner
     assert client.get(f"{BASE}/mosendconnection/add/").status_code == 403
 
 
+@pytest.mark.parametrize("key", ["mk_live_SECRET\u2014KEY_abcd", "mk_live with space", "mk_live_\u00f1"])
+def test_a_key_an_http_header_cannot_carry_is_refused_on_save(client, owner, key):
+    """A pasted em dash or a space: refused here, instead of failing every send (and the test button)."""
+    response = client.post(f"{BASE}/mosendconnection/add/", {"api_key": key, "sender": "1098", "enabled": "on"})
+    assert response.status_code == 200
+    assert "copy it again from Mosend" in response.content.decode()
+    assert not MosendConnection.objects.exists()
+
+
 def test_adding_without_a_key_is_refused(client, owner):
     response = client.post(f"{BASE}/mosendconnection/add/", {"api_key": "", "sender": "1098", "enabled": "on"})
     assert response.status_code == 200
