@@ -23,16 +23,21 @@ from .errors import ServiceUnavailable, dependency_errors
 
 logger = logging.getLogger("nuvlyx.api")
 
-# KEYS[1] = bucket key; ARGV = interval (s per request), burst (requests). Now = Redis TIME.
-# Returns {allowed (0/1), remaining, reset_seconds (ms), retry_after (ms)}
-_GCRA = """
+# Both scripts: KEYS[1] = bucket key; ARGV = interval (s per request), burst (requests). Now = Redis
+# TIME; tat = the bucket's theoretical arrival time, never in the past.
+_GCRA_BUCKET = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-local allow_at = tat + interval - burst * interval
+"""
+
+# Count one request. Returns {allowed (0/1), remaining, reset_seconds (ms), retry_after (ms)}
+_GCRA = (
+    _GCRA_BUCKET
+    + """local allow_at = tat + interval - burst * interval
 if now < allow_at then
   local retry = allow_at - now
   return {0, 0, math.ceil(retry * 1000), math.ceil(retry * 1000)}
@@ -47,18 +52,14 @@ if remaining < burst then
 end
 return {1, remaining, math.ceil(reset * 1000), 0}
 """
+)
 
 
 # The same bucket read without counting (a 403 still tells the client where it stands).
 # Returns {available now (0..burst), reset (ms)}
-_GCRA_PEEK = """
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local available = math.floor((now - (tat - burst * interval)) / interval)
+_GCRA_PEEK = (
+    _GCRA_BUCKET
+    + """local available = math.floor((now - (tat - burst * interval)) / interval)
 if available > burst then available = burst end
 if available < 0 then available = 0 end
 local reset = 0
@@ -68,6 +69,7 @@ if available < burst then
 end
 return {available, math.ceil(reset * 1000)}
 """
+)
 
 
 @lru_cache(maxsize=1)
