@@ -77,21 +77,7 @@ def _url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + path
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 MAX_BODY_BYTES = 64 * 1024  # what we read of an answer (JSON of a message id, or an error)
-
-
-def excerpt(body: bytes) -> str:
-    """The start of an answer body for a log. Callers redact secrets in the whole body FIRST, then cut
-    (cutting first could leave half a key or credential behind, which no redaction would match)."""
-    return body[:BODY_EXCERPT_BYTES].decode("utf-8", errors="replace")
 
 
 def _read(response: requests.Response, deadline: float) -> tuple[bytes, bool]:

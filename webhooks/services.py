@@ -11,7 +11,6 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext_noop
 
 from nuvlyx.core import crypto
@@ -233,10 +232,7 @@ class WebhookChannel(delivery_engine.Channel):
             if len(ids) == 1:
                 super().enqueue_first_attempts(ids)
                 continue
-            try:
-                import_string(self.ordered_task).apply_async(args=[[str(pk) for pk in ids]])
-            except Exception:
-                logger.warning("could not enqueue %s webhook deliveries; the sweeper will retry", len(ids))
+            delivery_engine.queue_task(self, self.ordered_task, [str(pk) for pk in ids])
 
     model = Delivery
     schedule_setting = "WEBHOOK_RETRY_SCHEDULE"

@@ -217,14 +217,13 @@ def hit(key: str, limit_per_minute: int) -> tuple[bool, int, float, float]:
 def peek(key: str, limit_per_minute: int) -> tuple[int, float]:
     """(requests available now, seconds until one more is) without counting one."""
     interval = 60.0 / limit_per_minute
-    if not settings.REDIS_URL:
-        with _local_lock:
-            now = time.time()
-            tat = max(_local_tat.get(key, now), now)
-    else:
+    if settings.REDIS_URL:
         script = _redis_script().registered_client.register_script(_GCRA_PEEK)
         available, reset_ms = script(keys=[key], args=[interval, limit_per_minute])
         return int(available), int(reset_ms) / 1000
+    with _local_lock:
+        now = time.time()
+        tat = max(_local_tat.get(key, now), now)
     available = min(limit_per_minute, max(0, math.floor((now - (tat - limit_per_minute * interval)) / interval)))
     reset = 0.0
     if available < limit_per_minute:

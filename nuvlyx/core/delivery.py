@@ -349,11 +349,15 @@ def enqueue(ch: Channel, pk, countdown: float | None = None) -> None:
 def _enqueue_now(ch: Channel, pk, countdown: float | None = None) -> None:
     if countdown is not None and countdown > COUNTDOWN_LIMIT:
         return  # the sweeper picks it up when due
-    task = import_string(ch.task)
+    queue_task(ch, ch.task, str(pk), countdown=countdown)
+
+
+def queue_task(ch: Channel, task: str, arg, *, countdown: float | None = None) -> None:
+    """Queue `task(arg)`. Never raises: with the broker down, the sweeper re-enqueues what is due."""
     try:
-        task.apply_async(args=[str(pk)], countdown=countdown or None)
+        import_string(task).apply_async(args=[arg], countdown=countdown or None)
     except Exception:
-        logger.warning("could not enqueue %s %s; the sweeper will retry", ch.noun, pk)
+        logger.warning("could not enqueue %s %s; the sweeper will retry", ch.noun, arg)
 
 
 def sweepable(ch: Channel, *, at: datetime) -> QuerySet:

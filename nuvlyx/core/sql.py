@@ -10,6 +10,8 @@ at import; every value is a query parameter.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.db import connection
 from django.db.backends.postgresql.base import ServerBindingCursor
 
@@ -116,6 +118,7 @@ def events_wanted(wanted: str) -> str:
 
 
 # --- aware datetimes are sent to PostgreSQL in UTC ---------------------------------------------------
+@lru_cache(maxsize=1)
 def _utc_dumpers():
     from datetime import UTC
 
